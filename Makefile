@@ -1,0 +1,40 @@
+# scooptrace: every target builds .venv from the lock file first, so a fresh clone needs only python3 and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install test lint demo bench clean lock
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+demo: $(STAMP)
+	$(BIN)/scooptrace demo
+
+bench: $(STAMP)
+	$(BIN)/python bench/ingest.py
+
+# Re-pin every dependency (run by a developer, never by CI).
+lock:
+	$(PYTHON) -m venv /tmp/scooptrace-lock
+	/tmp/scooptrace-lock/bin/pip install --quiet --upgrade pip
+	/tmp/scooptrace-lock/bin/pip install --quiet -e ".[dev]"
+	/tmp/scooptrace-lock/bin/pip freeze --exclude-editable | grep -v '^scooptrace' > requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The scooptrace Streamlit app (placeholder until the app issue lands)."""
