@@ -170,7 +170,8 @@ def register_optional_commands() -> None:
     """Commands that live with their own stage (cluster, signals, app, demo, export)."""
     import importlib
 
-    for module_name in ("cluster.cli", "scooptrace.more_cli"):
+    # Each stage owns its commands in its own module, with a ``register(cli)`` function.
+    for module_name in ("cluster.cli", "cluster.report_cli", "scooptrace.app_cli", "scooptrace.demo.cli"):
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
