@@ -46,6 +46,8 @@ def setup_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    # httpx logs every request at INFO; scooptrace writes its own one line per feed and page.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -59,9 +61,13 @@ def cli(verbose: bool) -> None:
 @cli.command()
 @db_options
 @click.option("--feeds", "feeds_file", type=click.Path(dir_okay=False), help="OPML 2.0 or TOML feeds file.")
-@click.option("--allow-host", "allow_hosts", multiple=True, help="Admit a host, IP or CIDR block (repeatable).")
+@click.option(
+    "--allow-host", "allow_hosts", multiple=True, help="Admit a host, IP or CIDR block (repeatable)."
+)
 @click.option("--no-cluster", is_flag=True, help="Skip the story and first-report update.")
-@click.option("--workers", type=int, default=None, help="Extraction worker processes (default: one per core).")
+@click.option(
+    "--workers", type=int, default=None, help="Extraction worker processes (default: one per core)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a TTY).")
 def ingest(
@@ -91,7 +97,9 @@ def ingest(
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]), default=None)
 @click.option("--no-cluster", is_flag=True, help="Skip the story update.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
-def import_(db: str | None, config: str | None, file: str, fmt: str | None, no_cluster: bool, as_json: bool) -> None:
+def import_(
+    db: str | None, config: str | None, file: str, fmt: str | None, no_cluster: bool, as_json: bool
+) -> None:
     """Load articles from CSV, JSON Lines or Parquet (url, title, outlet, published_at; optional text,
     summary, language). Idempotent by url; rows with problems are reported by line and skipped."""
     from ingest.importer import run_import
@@ -129,7 +137,12 @@ def feeds_list(db: str | None, config: str | None, as_json: bool) -> None:
 @click.option("--language", help="ISO 639-1 language of the outlet.")
 @click.option("--site", "site_url", help="The outlet's home page.")
 def feeds_add(
-    db: str | None, config: str | None, url: str, outlet: str | None, language: str | None, site_url: str | None
+    db: str | None,
+    config: str | None,
+    url: str,
+    outlet: str | None,
+    language: str | None,
+    site_url: str | None,
 ) -> None:
     """Add one feed URL."""
     from ingest.feedcmd import add_feed

@@ -12,7 +12,9 @@ from scooptrace import __version__
 from scooptrace.errors import UsageError
 
 DEFAULT_DB = "scooptrace.duckdb"
-USER_AGENT = f"scooptrace/{__version__} (+https://github.com/scooptrace/scooptrace; news-propagation research)"
+USER_AGENT = (
+    f"scooptrace/{__version__} (+https://github.com/scooptrace/scooptrace; news-propagation research)"
+)
 
 
 @dataclass(frozen=True)

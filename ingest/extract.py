@@ -1,0 +1,96 @@
+"""Article extraction with trafilatura, run in worker processes (it is the CPU cost of ingestion).
+
+``extract_page`` is a pure function of its arguments so it can run in a ProcessPoolExecutor: HTML in,
+plain PageResult out (with the HTML zlib-compressed for keeping).
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin
+
+DATE_PARAMS = {
+    "outputformat": "%Y-%m-%dT%H:%M:%S%z",  # full timestamp with zone where the page has one
+    "original_date": True,  # the publication date, not the last modification
+    "extensive_search": False,  # no guessing from free text or URLs
+}
+CHARSET = re.compile(r"charset=([\w.:-]+)", re.IGNORECASE)
+MIN_TEXT_FOR_LANGID = 20
+
+
+@dataclass(frozen=True)
+class PageResult:
+    url: str
+    title: str | None
+    text: str | None
+    author: str | None
+    site_name: str | None
+    language: str | None
+    canonical_url: str | None
+    date_raw: str | None
+    links: tuple[tuple[str, str], ...]  # (absolute href, anchor text) in body order
+    html_zlib: bytes
+
+
+def decode_html(body: bytes, content_type: str | None) -> str | bytes:
+    """Text when the HTTP header names a charset Python knows; else bytes, for trafilatura to sniff."""
+    match = CHARSET.search(content_type or "")
+    if match:
+        try:
+            return body.decode(match.group(1), errors="replace")
+        except LookupError:
+            pass
+    return body
+
+
+def detect_language(text: str) -> str | None:
+    import py3langid
+
+    if len(text) < MIN_TEXT_FOR_LANGID:
+        return None
+    code, _score = py3langid.classify(text[:5000])
+    return str(code)
+
+
+def extract_page(url: str, body: bytes, content_type: str | None = None) -> PageResult:
+    import trafilatura
+
+    html = decode_html(body, content_type)
+    document: Any = trafilatura.bare_extraction(
+        html,
+        url=url,
+        include_links=True,
+        include_comments=False,
+        with_metadata=True,
+        date_extraction_params=DATE_PARAMS,
+    )
+    compressed = zlib.compress(body, 6)
+    if document is None:
+        return PageResult(url, None, None, None, None, None, None, None, (), compressed)
+    links: list[tuple[str, str]] = []
+    text = None
+    if document.body is not None:
+        for ref in document.body.iter("ref"):
+            target = (ref.get("target") or "").strip()
+            if target:
+                absolute = urljoin(url, target)
+                if absolute.startswith(("http://", "https://")):
+                    links.append((absolute, " ".join("".join(ref.itertext()).split())))
+        paragraphs = [" ".join("".join(el.itertext()).split()) for el in document.body]
+        text = "\n".join(p for p in paragraphs if p) or None
+    language = detect_language(text or document.title or "")
+    return PageResult(
+        url=url,
+        title=document.title,
+        text=text,
+        author=document.author,
+        site_name=document.sitename,
+        language=language,
+        canonical_url=document.url if document.url and document.url != url else None,
+        date_raw=document.date,
+        links=tuple(links),
+        html_zlib=compressed,
+    )

@@ -1,0 +1,258 @@
+"""Writes of the ingest stage. Every write is idempotent (deterministic keys, upserts), so a run killed at
+any moment is completed by the next one without duplicates."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+
+from ingest.dates import parse_claim, reconcile
+from ingest.extract import PageResult
+from ingest.feeds import FeedSpec
+from ingest.parse import FeedEntry
+from ingest.urls import normalize_url, same_site, stable_id
+
+
+@dataclass(frozen=True)
+class FeedState:
+    feed_id: str
+    feed_url: str
+    outlet: str
+    language: str | None
+    etag: str | None
+    last_modified: str | None
+    body_sha1: str | None
+    consecutive_failures: int
+
+
+@dataclass(frozen=True)
+class FeedUpdate:
+    """What one fetch of a feed changes in its row."""
+
+    feed_id: str
+    fetched_at: datetime
+    status: int | None
+    error: str | None
+    failures: int
+    next_fetch_after: datetime | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_sha1: str | None = None
+    new_url: str | None = None
+    retired: bool = False
+    keep_validators: bool = False  # 304 and errors keep the stored ETag and Last-Modified
+
+
+@dataclass(frozen=True)
+class PendingPage:
+    article_id: str
+    url: str
+    outlet: str | None
+    feed_language: str | None
+    feed_published_raw: str | None
+    first_seen_at: datetime
+
+
+def sync_feeds(conn: duckdb.DuckDBPyConnection, specs: list[FeedSpec], now: datetime, exclusive: bool) -> int:
+    """Insert or update the given feeds; with ``exclusive`` the others become inactive. Returns new count."""
+    added = 0
+    keep: list[str] = []
+    for spec in specs:
+        row = conn.execute(
+            "SELECT feed_id FROM feed WHERE configured_url = ? OR feed_url = ? LIMIT 1", [spec.url, spec.url]
+        ).fetchone()
+        if row:
+            conn.execute(
+                "UPDATE feed SET outlet = ?, site_url = coalesce(?, site_url), language = coalesce(?, language),"
+                " active = TRUE WHERE feed_id = ?",
+                [spec.outlet, spec.site_url, spec.language, row[0]],
+            )
+            keep.append(row[0])
+            continue
+        feed_id = stable_id(spec.url)
+        conn.execute(
+            "INSERT INTO feed (feed_id, configured_url, feed_url, outlet, site_url, language, added_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [feed_id, spec.url, spec.url, spec.outlet, spec.site_url, spec.language, now],
+        )
+        keep.append(feed_id)
+        added += 1
+    if exclusive:
+        conn.execute("UPDATE feed SET active = FALSE WHERE NOT list_contains(?, feed_id)", [keep])
+    return added
+
+
+def due_feeds(conn: duckdb.DuckDBPyConnection, now: datetime) -> tuple[list[FeedState], int]:
+    """Active, not retired feeds whose backoff or Retry-After has passed; and how many wait."""
+    rows = conn.execute(
+        "SELECT feed_id, feed_url, outlet, language, etag, last_modified, body_sha1, consecutive_failures,"
+        " next_fetch_after IS NOT NULL AND next_fetch_after > ? AS waiting"
+        " FROM feed WHERE active AND retired_at IS NULL ORDER BY feed_url",
+        [now],
+    ).fetchall()
+    due = [FeedState(*row[:8]) for row in rows if not row[8]]
+    return due, len(rows) - len(due)
+
+
+def record_feed(conn: duckdb.DuckDBPyConnection, update: FeedUpdate) -> None:
+    conn.execute(
+        """UPDATE feed SET last_fetched_at = ?, last_status = ?, last_error = ?, consecutive_failures = ?,
+               next_fetch_after = ?,
+               etag = CASE WHEN ? THEN etag ELSE ? END,
+               last_modified = CASE WHEN ? THEN last_modified ELSE ? END,
+               body_sha1 = coalesce(?, body_sha1),
+               feed_url = coalesce(?, feed_url),
+               retired_at = CASE WHEN ? THEN ? ELSE retired_at END
+           WHERE feed_id = ?""",
+        [
+            update.fetched_at,
+            update.status,
+            update.error,
+            update.failures,
+            update.next_fetch_after,
+            update.keep_validators,
+            update.etag,
+            update.keep_validators,
+            update.last_modified,
+            update.body_sha1,
+            update.new_url,
+            update.retired,
+            update.fetched_at,
+            update.feed_id,
+        ],
+    )
+
+
+def add_entries(
+    conn: duckdb.DuckDBPyConnection, feed: FeedState, entries: Iterable[FeedEntry], now: datetime
+) -> int:
+    """Store entries not seen before (under any of their URLs); returns how many articles are new."""
+    new = 0
+    for entry in entries:
+        url = normalize_url(entry.link)
+        if conn.execute("SELECT 1 FROM article_url WHERE url = ?", [url]).fetchone():
+            continue
+        article_id = stable_id(url)
+        when = reconcile(None, parse_claim(entry.published_raw, "feed"), now)
+        conn.execute(
+            """INSERT INTO article (article_id, url, outlet, feed_id, title, language, published_at,
+                   published_at_source, feed_published_raw, first_seen_at, summary, page_state, origin, updated_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 'feed', ?)
+               ON CONFLICT DO NOTHING""",
+            [
+                article_id,
+                url,
+                feed.outlet,
+                feed.feed_id,
+                entry.title,
+                feed.language,
+                when.published_at,
+                when.source,
+                entry.published_raw,
+                now,
+                entry.summary,
+                now,
+            ],
+        )
+        conn.execute("INSERT INTO article_url VALUES (?, ?) ON CONFLICT DO NOTHING", [url, article_id])
+        new += 1
+    return new
+
+
+def pending_pages(conn: duckdb.DuckDBPyConnection) -> list[PendingPage]:
+    rows = conn.execute(
+        """SELECT a.article_id, a.url, a.outlet, a.language, a.feed_published_raw, a.first_seen_at
+           FROM article a WHERE a.page_state = 'pending' ORDER BY a.first_seen_at, a.article_id"""
+    ).fetchall()
+    return [PendingPage(*row) for row in rows]
+
+
+def record_page_failure(
+    conn: duckdb.DuckDBPyConnection, page: PendingPage, state: str, error: str, now: datetime
+) -> None:
+    """The page could not be used: the article stays, from its feed entry (title, summary, feed date)."""
+    conn.execute(
+        "UPDATE article SET page_state = ?, page_error = ?, updated_at = ? WHERE article_id = ?",
+        [state, error, now, page.article_id],
+    )
+
+
+def record_page(
+    conn: duckdb.DuckDBPyConnection, page: PendingPage, result: PageResult, status: int, now: datetime
+) -> str:
+    """Store an extracted page; returns the article_id it ended up under (a canonical duplicate merges)."""
+    article_id = page.article_id
+    url = page.url
+    if result.canonical_url and same_site(result.canonical_url, page.url):
+        canonical = normalize_url(result.canonical_url)
+        owner = conn.execute("SELECT article_id FROM article_url WHERE url = ?", [canonical]).fetchone()
+        if owner and owner[0] != article_id:
+            merge_into(conn, article_id, owner[0])
+            return str(owner[0])
+        conn.execute("INSERT INTO article_url VALUES (?, ?) ON CONFLICT DO NOTHING", [canonical, article_id])
+        url = canonical
+    when = reconcile(
+        parse_claim(result.date_raw, "page"), parse_claim(page.feed_published_raw, "feed"), page.first_seen_at
+    )
+    conn.execute(
+        """UPDATE article SET url = ?, title = coalesce(title, ?), text = ?, author = ?, site_name = ?,
+               language = coalesce(?, language), canonical_url = ?, page_published_raw = ?,
+               published_at = ?, published_at_source = ?, page_state = 'extracted', page_error = NULL,
+               updated_at = ?
+           WHERE article_id = ?""",
+        [
+            url,
+            result.title,
+            result.text,
+            result.author,
+            result.site_name,
+            result.language,
+            result.canonical_url,
+            result.date_raw,
+            when.published_at,
+            when.source,
+            now,
+            article_id,
+        ],
+    )
+    conn.execute("DELETE FROM article_link WHERE article_id = ?", [article_id])
+    if result.links:
+        conn.executemany(
+            "INSERT INTO article_link VALUES (?, ?, ?, ?)",
+            [(article_id, i, href, anchor) for i, (href, anchor) in enumerate(result.links)],
+        )
+    conn.execute(
+        "INSERT OR REPLACE INTO page VALUES (?, ?, ?, ?, ?)",
+        [article_id, page.url, status, now, result.html_zlib],
+    )
+    return article_id
+
+
+def merge_into(conn: duckdb.DuckDBPyConnection, duplicate_id: str, keeper_id: str) -> None:
+    """``duplicate_id`` turned out to be ``keeper_id`` (same canonical page): keep one, remember its URLs."""
+    conn.execute("UPDATE article_url SET article_id = ? WHERE article_id = ?", [keeper_id, duplicate_id])
+    conn.execute("DELETE FROM article_link WHERE article_id = ?", [duplicate_id])
+    conn.execute("DELETE FROM page WHERE article_id = ?", [duplicate_id])
+    conn.execute(
+        "UPDATE article SET first_seen_at = least(first_seen_at, (SELECT first_seen_at FROM article WHERE"
+        " article_id = ?)) WHERE article_id = ?",
+        [duplicate_id, keeper_id],
+    )
+    conn.execute("DELETE FROM article WHERE article_id = ?", [duplicate_id])
+
+
+def start_run(conn: duckdb.DuckDBPyConnection, run_id: str, command: str, now: datetime) -> None:
+    conn.execute("INSERT INTO run (run_id, command, started_at) VALUES (?, ?, ?)", [run_id, command, now])
+
+
+def finish_run(
+    conn: duckdb.DuckDBPyConnection, run_id: str, summary: dict[str, object], now: datetime
+) -> None:
+    conn.execute(
+        "UPDATE run SET finished_at = ?, summary = ? WHERE run_id = ?",
+        [now, json.dumps(summary, default=str), run_id],
+    )
