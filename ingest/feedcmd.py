@@ -1,0 +1,55 @@
+"""``scooptrace feeds ...``: the stored feed list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ingest import store
+from ingest.feeds import FeedSpec, check_url, load_feeds_file, normalize_language, to_opml, to_toml
+from scooptrace import db
+from scooptrace.errors import UsageError
+from scooptrace.settings import Settings
+
+FEED_COLUMNS = (
+    "feed_url, outlet, site_url, language, active, retired_at, last_fetched_at, last_status, last_error,"
+    " consecutive_failures, n_articles"
+)
+
+
+def list_feeds(settings: Settings) -> list[dict[str, Any]]:
+    if not settings.db_path.exists():
+        return []
+    rows = db.query(settings.db_path, f"SELECT {FEED_COLUMNS} FROM feed_status ORDER BY outlet, feed_url")
+    names = [name.strip() for name in FEED_COLUMNS.split(",")]
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def add_feed(
+    settings: Settings, url: str, *, outlet: str | None, language: str | None, site_url: str | None
+) -> FeedSpec:
+    problem = check_url(url)
+    if problem:
+        raise UsageError(problem)
+    from urllib.parse import urlsplit
+
+    spec = FeedSpec(url, outlet or urlsplit(url).hostname or url, site_url, normalize_language(language))
+    with db.writer(settings.db_path, settings.lock_wait_seconds) as writer:
+        store.sync_feeds(writer.conn, [spec], db.utcnow(), exclusive=False)
+    return spec
+
+
+def import_feeds(settings: Settings, path: Path) -> tuple[int, int]:
+    specs = load_feeds_file(path)
+    with db.writer(settings.db_path, settings.lock_wait_seconds) as writer:
+        added = store.sync_feeds(writer.conn, specs, db.utcnow(), exclusive=False)
+    return added, len(specs) - added
+
+
+def export_feeds(settings: Settings, fmt: str) -> str:
+    specs = [
+        FeedSpec(row["feed_url"], row["outlet"], row["site_url"], row["language"])
+        for row in list_feeds(settings)
+        if row["active"] and row["retired_at"] is None
+    ]
+    return to_toml(specs) if fmt == "toml" else to_opml(specs)

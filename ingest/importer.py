@@ -1,0 +1,209 @@
+"""``scooptrace import FILE``: coverage exported from other tools (CSV, JSON Lines, Parquet).
+
+Idempotent by normalised URL. A row with a problem is reported with its line (or row) number and skipped;
+the rest are loaded.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ingest.dates import ZONED, parse_claim
+from ingest.extract import detect_language
+from ingest.feeds import normalize_language
+from ingest.run import update_stories
+from ingest.urls import normalize_url, stable_id
+from scooptrace import db
+from scooptrace.errors import UsageError
+from scooptrace.settings import Settings
+
+REQUIRED = ("url", "title", "outlet", "published_at")
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
+MAX_REPORTED = 50
+
+
+@dataclass
+class ImportSummary:
+    rows: int = 0
+    added: int = 0
+    already_known: int = 0
+    skipped: int = 0
+    assumed_utc: int = 0
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    cluster: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def describe(self) -> str:
+        lines = [f"  {problem}" for problem in self.problems[:MAX_REPORTED]]
+        if len(self.problems) > MAX_REPORTED:
+            lines.append(f"  ... and {len(self.problems) - MAX_REPORTED} more")
+        head = (
+            f"{self.rows} rows: {self.added} added, {self.already_known} already known, {self.skipped} skipped"
+            + (f"; {self.assumed_utc} times without a zone read as UTC" if self.assumed_utc else "")
+            + f"; {self.seconds:.1f}s"
+        )
+        if self.cluster:
+            head += f"; stories: {self.cluster}"
+        return "\n".join([head, *lines])
+
+
+def detect_format(path: Path, fmt: str | None) -> str:
+    if fmt:
+        return fmt
+    try:
+        return FORMATS[path.suffix.lower()]
+    except KeyError:
+        raise UsageError(
+            f"{path}: cannot tell the format from the extension; use --format csv|jsonl|parquet"
+        ) from None
+
+
+def read_rows(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line or row number, row) pairs. Raises UsageError when the file as a whole is unusable."""
+    if fmt == "csv":
+        yield from _read_csv(path)
+    elif fmt == "jsonl":
+        yield from _read_jsonl(path)
+    else:
+        yield from _read_parquet(path)
+
+
+def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+        if missing:
+            raise UsageError(
+                f"{path}:1: missing column(s) {', '.join(missing)} (header: {reader.fieldnames})"
+            )
+        for row in reader:
+            yield reader.line_num, row
+
+
+def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    with open(path, encoding="utf-8-sig") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, {"__error__": f"invalid JSON: {exc.msg}"}
+                continue
+            yield number, row if isinstance(row, dict) else {"__error__": "not a JSON object"}
+
+
+def _read_parquet(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises several types for a bad file
+        raise UsageError(f"{path}: not a readable Parquet file: {exc}") from exc
+    missing = [c for c in REQUIRED if c not in table.column_names]
+    if missing:
+        raise UsageError(f"{path}: missing column(s) {', '.join(missing)}")
+    yield from enumerate(table.to_pylist(), start=1)
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    url: str
+    title: str
+    outlet: str
+    published_at: datetime
+    text: str | None
+    summary: str | None
+    language: str | None
+    assumed_utc: bool
+
+
+def validate(row: dict[str, Any], now: datetime) -> ImportRow | str:
+    """An ImportRow, or the problem with this row."""
+    if "__error__" in row:
+        return str(row["__error__"])
+    values = {key: (str(row[key]).strip() if row.get(key) is not None else "") for key in REQUIRED}
+    empty = [key for key in REQUIRED if not values[key]]
+    if empty:
+        return f"empty {', '.join(empty)}"
+    if not values["url"].startswith(("http://", "https://")):
+        return f"url {values['url']!r} is not http(s)"
+    raw_time = row["published_at"]
+    if isinstance(raw_time, datetime):
+        published = raw_time if raw_time.tzinfo else raw_time.replace(tzinfo=UTC)
+        assumed = raw_time.tzinfo is None
+    else:
+        claim = parse_claim(values["published_at"], "feed")
+        if claim is None:
+            return f"published_at {values['published_at']!r} is not a date"
+        assumed = claim.kind != ZONED
+        published = claim.value if not assumed else claim.value.replace(tzinfo=UTC)
+    if published > now:
+        return f"published_at {values['published_at']!r} is in the future"
+    text = str(row["text"]) if row.get("text") else None
+    summary = str(row["summary"]) if row.get("summary") else None
+    language = normalize_language(str(row["language"])) if row.get("language") else None
+    return ImportRow(
+        normalize_url(values["url"]), values["title"], values["outlet"], published.astimezone(UTC), text, summary,
+        language or detect_language(text or values["title"]), assumed,
+    )  # fmt: skip
+
+
+def run_import(settings: Settings, path: Path, *, fmt: str | None, cluster: bool) -> ImportSummary:
+    started = time.monotonic()
+    if not path.exists():
+        raise UsageError(f"{path}: no such file")
+    kind = detect_format(path, fmt)
+    summary = ImportSummary()
+    now = db.utcnow()
+    rows = []
+    for number, raw in read_rows(path, kind):
+        summary.rows += 1
+        checked = validate(raw, now)
+        if isinstance(checked, str):
+            summary.skipped += 1
+            summary.problems.append(f"{path}:{number}: {checked}; row skipped")
+            continue
+        summary.assumed_utc += checked.assumed_utc
+        rows.append(checked)
+    with db.writer(settings.db_path, settings.lock_wait_seconds) as writer:
+        store_rows(writer, rows, summary, now, settings.batch_size)
+        if cluster:
+            summary.cluster = update_stories(writer.conn)
+    summary.seconds = round(time.monotonic() - started, 2)
+    return summary
+
+
+def store_rows(
+    writer: db.Writer, rows: list[ImportRow], summary: ImportSummary, now: datetime, batch: int
+) -> None:
+    conn = writer.conn
+    for start in range(0, len(rows), batch):
+        conn.execute("BEGIN")
+        for row in rows[start : start + batch]:
+            if conn.execute("SELECT 1 FROM article_url WHERE url = ?", [row.url]).fetchone():
+                summary.already_known += 1
+                continue
+            article_id = stable_id(row.url)
+            conn.execute(
+                """INSERT INTO article (article_id, url, outlet, title, language, published_at,
+                       published_at_source, first_seen_at, summary, text, page_state, origin, updated_at)
+                   VALUES (?, ?, ?, ?, ?, ?, 'feed', ?, ?, ?, 'not_fetched', 'import', ?)""",
+                [
+                    article_id, row.url, row.outlet, row.title, row.language, row.published_at,
+                    now, row.summary, row.text, now,
+                ],
+            )  # fmt: skip
+            conn.execute("INSERT INTO article_url VALUES (?, ?)", [row.url, article_id])
+            summary.added += 1
+        conn.execute("COMMIT")
