@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -43,10 +44,8 @@ class LocalServer:
                 server.requests.append(request)
                 handler = server.routes.get(self.path.split("?")[0]) or server.routes.get(self.path)
                 reply = handler(request) if handler else Reply(404, b"not found")
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self._send(reply)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
             def _send(self, reply: Reply) -> None:
                 self.send_response(reply.status)
