@@ -18,7 +18,7 @@ DATE_PARAMS = {
     "extensive_search": False,  # no guessing from free text or URLs
 }
 CHARSET = re.compile(r"charset=([\w.:-]+)", re.IGNORECASE)
-MIN_TEXT_FOR_LANGID = 20
+MIN_TEXT_FOR_LANGID = 10  # shorter text gives py3langid nothing to go on
 
 
 @dataclass(frozen=True)
