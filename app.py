@@ -1,1 +1,35 @@
-"""The scooptrace Streamlit app (placeholder until the app issue lands)."""
+"""The scooptrace Streamlit app: ``streamlit run app.py`` (or ``scooptrace app``) on the database named by
+``SCOOPTRACE_DB`` (default ./scooptrace.duckdb). Read-only: it never blocks or breaks a running ingest.
+
+A story's page is the shareable deep link ``/story?id=STORY_ID``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+PAGES = Path(__file__).resolve().parent / "scooptrace" / "pages"
+
+
+def main() -> None:
+    st.set_page_config(page_title="scooptrace", page_icon=":material/timeline:", layout="wide")
+    pages = [
+        st.Page(
+            PAGES / "stories.py",
+            title="Stories",
+            icon=":material/newspaper:",
+            url_path="stories",
+            default=True,
+        ),
+        st.Page(PAGES / "story.py", title="Story", icon=":material/timeline:", url_path="story"),
+        st.Page(PAGES / "outlets.py", title="Outlets", icon=":material/leaderboard:", url_path="outlets"),
+        st.Page(PAGES / "feeds.py", title="Feeds", icon=":material/rss_feed:", url_path="feeds"),
+        st.Page(PAGES / "sql.py", title="SQL", icon=":material/terminal:", url_path="sql"),
+    ]
+    st.navigation(pages).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""``scooptrace app`` (serve the Streamlit app on the database) and ``scooptrace export`` (one story's
+timeline as CSV, JSON or Parquet)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import duckdb
+
+from scooptrace import queries
+from scooptrace.errors import DatabaseError, UsageError
+from scooptrace.pages import _export
+
+DEFAULT_PORT = 8501
+
+
+def app_script() -> Path:
+    """app.py sits next to the scooptrace package (the repository's top level, or site-packages)."""
+    return Path(__file__).resolve().parent.parent / "app.py"
+
+
+def streamlit_command(port: int, address: str | None) -> list[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app_script()),
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    if address:
+        command += ["--server.address", address]
+    return command
+
+
+def register(cli: click.Group) -> None:
+    from scooptrace.cli import build_settings, db_options
+
+    @cli.command("app")
+    @db_options
+    @click.option("--port", type=click.IntRange(1, 65535), default=DEFAULT_PORT, show_default=True)
+    @click.option(
+        "--address", default=None, help="Address to listen on (default: Streamlit's, all interfaces)."
+    )
+    def app_command(db: str | None, config: str | None, port: int, address: str | None) -> None:
+        """Serve the Streamlit app on the database; a story's page is http://HOST:PORT/story?id=STORY_ID."""
+        settings = build_settings(db, config)
+        env = dict(os.environ, SCOOPTRACE_DB=str(Path(settings.db_path).resolve()))
+        click.echo(f"scooptrace app on http://localhost:{port}/ (database {env['SCOOPTRACE_DB']})", err=True)
+        try:
+            completed = subprocess.run(streamlit_command(port, address), env=env, check=False)
+        except KeyboardInterrupt:
+            return
+        except OSError as exc:
+            raise UsageError(f"cannot start streamlit: {exc}") from exc
+        if completed.returncode not in (0, -2):
+            raise click.exceptions.Exit(completed.returncode)
+
+    @cli.command("export")
+    @db_options
+    @click.option(
+        "--story", "story_id", required=True, help="The story's id (see the app or the stories view)."
+    )
+    @click.option("--format", "fmt", type=click.Choice(_export.FORMATS), default="csv", show_default=True)
+    @click.option(
+        "-o", "--output", type=click.Path(dir_okay=False), default=None, help="File (default: stdout)."
+    )
+    def export_command(
+        db: str | None, config: str | None, story_id: str, fmt: str, output: str | None
+    ) -> None:
+        """Write one story's timeline (every article, UTC times, lag, first report, syndication)."""
+        settings = build_settings(db, config)
+        data = export_story(Path(settings.db_path), story_id, fmt)
+        if output:
+            Path(output).write_bytes(data)
+            click.echo(f"wrote {output}", err=True)
+        elif fmt == "parquet" and sys.stdout.isatty():
+            raise UsageError("Parquet is binary: give -o FILE (or redirect stdout)")
+        else:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+
+
+def export_story(db_path: Path, story_id: str, fmt: str) -> bytes:
+    """The bytes ``scooptrace export`` writes; UsageError for a missing database, view or story."""
+    status = queries.db_status(db_path)
+    if not status.exists:
+        raise UsageError(f"no database at {db_path}: run `scooptrace ingest` or `scooptrace import` first")
+    if status.error is not None:
+        raise DatabaseError(f"cannot read {db_path}: {status.error}")
+    if not status.has("stories", "story_timeline"):
+        raise UsageError(f"{db_path} has no stories yet: run `scooptrace cluster` first")
+    try:
+        info = queries.story(db_path, story_id)
+        if info is None:
+            raise UsageError(f"no story with id {story_id!r} in {db_path}")
+        timeline = queries.story_timeline(db_path, story_id)
+    except duckdb.Error as exc:
+        raise DatabaseError(f"cannot read {db_path}: {exc}") from exc
+    return _export.to_bytes(info, timeline, fmt)

@@ -1,0 +1,252 @@
+"""The propagation timeline, built from plain frames (no Streamlit, no database): time across, outlets down in
+order of first coverage, one mark per article. The first report is a large star, independent reports are
+filled circles, syndicated copies hollow squares; citation edges run from the follower to the credited outlet;
+complaint counts are a faint area behind (their own axis, right), the spike onset and official statements are
+rules. A second chart shows the cumulative number of outlets on the same time axis.
+
+Times are drawn as naive wall-clock times in the viewer's chosen zone, which Vega-Lite shows unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+import altair as alt
+import pandas as pd
+
+from scooptrace.pages._text import format_lag, format_time, to_zone
+
+FIRST, INDEPENDENT, COPY = "first report", "independent report", "syndicated copy"
+KIND_DOMAIN = [FIRST, INDEPENDENT, COPY]
+KIND_COLOR = ["#d62728", "#1f77b4", "#9e9e9e"]
+KIND_SHAPE = ["diamond", "circle", "square"]
+KIND_SIZE = [360, 90, 70]
+ROW_HEIGHT = 30
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A vertical rule on the timeline: the complaint spike onset or an official statement."""
+
+    at: pd.Timestamp
+    label: str
+    kind: str  # "onset" | "statement"
+
+
+def outlet_order(timeline: pd.DataFrame) -> list[str]:
+    """Outlets in order of their first article in the story (ties by name)."""
+    firsts = timeline.groupby("outlet", dropna=False)["published_at"].min().reset_index()
+    firsts["outlet"] = firsts["outlet"].fillna("(unknown)")
+    return firsts.sort_values(["published_at", "outlet"])["outlet"].tolist()
+
+
+def article_points(timeline: pd.DataFrame, zone_name: str) -> pd.DataFrame:
+    """One row per article, ready for the chart: wall-clock time, kind, lag label, tooltip text."""
+    local = to_zone(timeline["published_at"], zone_name)
+    points = pd.DataFrame(
+        {
+            "time": local.dt.tz_localize(None),
+            "when": local.dt.strftime("%Y-%m-%d %H:%M %Z"),
+            "outlet": timeline["outlet"].fillna("(unknown)"),
+            "title": timeline["title"].fillna(""),
+            "language": timeline["language"].fillna(""),
+        }
+    )
+    is_copy = timeline["syndicated_from_article_id"].notna()
+    is_first = timeline["is_first_report"].fillna(False).astype(bool)
+    points["kind"] = [
+        FIRST if first else COPY if copy else INDEPENDENT
+        for first, copy in zip(is_first, is_copy, strict=True)
+    ]
+    points["lag"] = [
+        format_lag(lag, first) for lag, first in zip(timeline["lag_seconds"], is_first, strict=True)
+    ]
+    return points
+
+
+def citation_edges(timeline: pd.DataFrame, citations: pd.DataFrame, zone_name: str) -> pd.DataFrame:
+    """From each citing article to the credited outlet's earliest article in this story (others are skipped)."""
+    columns = ["time", "outlet", "time2", "outlet2", "kind", "evidence"]
+    if citations.empty:
+        return pd.DataFrame(columns=columns)
+    firsts = timeline.groupby("outlet")["published_at"].min()
+    rows = citations[citations["cited_outlet"].isin(firsts.index)]
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    edges = pd.DataFrame(
+        {
+            "time": to_zone(rows["citing_published_at"], zone_name).dt.tz_localize(None),
+            "outlet": rows["citing_outlet"],
+            "time2": to_zone(rows["cited_outlet"].map(firsts), zone_name).dt.tz_localize(None),
+            "outlet2": rows["cited_outlet"],
+            "kind": rows["kind"],
+            "evidence": rows["evidence"].fillna("").str.slice(0, 240),
+        }
+    )
+    return edges.drop_duplicates(["outlet", "outlet2", "time"]).reset_index(drop=True)
+
+
+def timeline_chart(
+    timeline: pd.DataFrame,
+    citations: pd.DataFrame,
+    complaints: pd.DataFrame,
+    markers: list[Marker],
+    zone_name: str,
+    domain: list[str] | None = None,
+) -> alt.LayerChart:
+    """The whole propagation picture; ``complaints`` has columns ts, value (may be empty)."""
+    order = outlet_order(timeline)
+    points = article_points(timeline, zone_name)
+    domain = domain or time_domain(points["time"], complaints, markers, zone_name)
+    x = alt.X("time:T", title=f"Time ({zone_label(points, zone_name)})", scale=alt.Scale(domain=domain))
+    y = alt.Y(
+        "outlet:N", sort=order, scale=alt.Scale(domain=order), title=None, axis=alt.Axis(labelLimit=220)
+    )
+    height = max(140, ROW_HEIGHT * len(order))
+    layers: list[alt.Chart | alt.LayerChart] = []
+    edges = citation_edges(timeline, citations, zone_name)
+    if not edges.empty:
+        layers.append(edge_layer(edges, x, y))
+    layers.append(point_layer(points, x, y))
+    layers += marker_layers(markers, x, zone_name)
+    outlets = alt.layer(*layers)
+    if complaints.empty:
+        return cast(alt.LayerChart, outlets.properties(height=height))
+    area = complaint_layer(complaints, domain, zone_name)
+    return cast(
+        alt.LayerChart, alt.layer(area, outlets).resolve_scale(y="independent").properties(height=height)
+    )
+
+
+def point_layer(points: pd.DataFrame, x: alt.X, y: alt.Y) -> alt.Chart:
+    kind_legend = alt.Legend(title=None, orient="top")
+    return (
+        alt.Chart(points)
+        .mark_point(filled=True, opacity=0.9, strokeWidth=2)
+        .encode(
+            x=x,
+            y=y,
+            color=alt.Color(
+                "kind:N", scale=alt.Scale(domain=KIND_DOMAIN, range=KIND_COLOR), legend=kind_legend
+            ),
+            shape=alt.Shape(
+                "kind:N", scale=alt.Scale(domain=KIND_DOMAIN, range=KIND_SHAPE), legend=kind_legend
+            ),
+            size=alt.Size("kind:N", scale=alt.Scale(domain=KIND_DOMAIN, range=KIND_SIZE), legend=None),
+            fill=alt.condition(
+                f"datum.kind == '{COPY}'", alt.value("white"), alt.Color("kind:N", legend=None)
+            ),
+            tooltip=[
+                alt.Tooltip("outlet:N", title="Outlet"),
+                alt.Tooltip("title:N", title="Title"),
+                alt.Tooltip("when:N", title="Published"),
+                alt.Tooltip("lag:N", title="Lag"),
+                alt.Tooltip("kind:N", title="Kind"),
+                alt.Tooltip("language:N", title="Language"),
+            ],
+        )
+    )
+
+
+def edge_layer(edges: pd.DataFrame, x: alt.X, y: alt.Y) -> alt.Chart:
+    return (
+        alt.Chart(edges)
+        .mark_rule(color="#ff7f0e", strokeDash=[4, 3], opacity=0.7, strokeWidth=1.5)
+        .encode(
+            x=x,
+            y=y,
+            x2="time2:T",
+            y2="outlet2:N",
+            tooltip=[
+                alt.Tooltip("outlet:N", title="Follower"),
+                alt.Tooltip("outlet2:N", title="Credits"),
+                alt.Tooltip("kind:N", title="By"),
+                alt.Tooltip("evidence:N", title="Evidence"),
+            ],
+        )
+    )
+
+
+def marker_layers(markers: list[Marker], x: alt.X, zone_name: str) -> list[alt.Chart]:
+    if not markers:
+        return []
+    frame = pd.DataFrame(
+        {
+            "time": [to_zone(pd.Series([m.at]), zone_name).dt.tz_localize(None).iloc[0] for m in markers],
+            "label": [m.label[:60] for m in markers],
+            "kind": [m.kind for m in markers],
+            "when": [format_time(m.at, zone_name) for m in markers],
+        }
+    )
+    color = alt.Color(
+        "kind:N", scale=alt.Scale(domain=["onset", "statement"], range=["#b71c1c", "#2e7d32"]), legend=None
+    )
+    base = alt.Chart(frame).encode(x=x, color=color)
+    rules = base.mark_rule(strokeDash=[6, 4], strokeWidth=2).encode(
+        tooltip=[alt.Tooltip("label:N", title="Marker"), alt.Tooltip("when:N", title="At")]
+    )
+    labels = base.mark_text(align="left", baseline="top", dx=4, dy=2, fontSize=11).encode(
+        text="label:N", y=alt.value(0)
+    )
+    return [rules, labels]
+
+
+def complaint_layer(complaints: pd.DataFrame, domain: list[str], zone_name: str) -> alt.Chart:
+    frame = pd.DataFrame(
+        {"time": to_zone(complaints["ts"], zone_name).dt.tz_localize(None), "value": complaints["value"]}
+    )
+    return (
+        alt.Chart(frame)
+        .mark_area(color="#e57373", opacity=0.18, interpolate="monotone")
+        .encode(
+            x=alt.X("time:T", scale=alt.Scale(domain=domain)),
+            y=alt.Y("value:Q", title="complaints", axis=alt.Axis(orient="right", grid=False)),
+            tooltip=[alt.Tooltip("value:Q", title="Complaints")],
+        )
+    )
+
+
+def cumulative_outlets(timeline: pd.DataFrame, zone_name: str) -> pd.DataFrame:
+    """Time of each outlet's first article and how many outlets had covered the story by then."""
+    firsts = timeline.groupby("outlet")["published_at"].min().sort_values()
+    return pd.DataFrame(
+        {
+            "time": to_zone(firsts.reset_index(drop=True), zone_name).dt.tz_localize(None),
+            "outlets": range(1, len(firsts) + 1),
+            "outlet": firsts.index.astype(str),
+        }
+    )
+
+
+def spread_chart(timeline: pd.DataFrame, zone_name: str, domain: list[str]) -> alt.LayerChart:
+    """The cumulative outlets curve, on the same time axis as the timeline."""
+    frame = cumulative_outlets(timeline, zone_name)
+    base = alt.Chart(frame).encode(
+        x=alt.X("time:T", title=None, scale=alt.Scale(domain=domain)),
+        y=alt.Y("outlets:Q", title="outlets so far", axis=alt.Axis(tickMinStep=1)),
+    )
+    line = base.mark_line(interpolate="step-after", color="#1f77b4")
+    dots = base.mark_circle(size=40, color="#1f77b4").encode(
+        tooltip=[alt.Tooltip("outlet:N", title="Outlet"), alt.Tooltip("outlets:Q", title="Outlets so far")]
+    )
+    return cast(alt.LayerChart, alt.layer(line, dots).properties(height=130))
+
+
+def time_domain(
+    times: pd.Series, complaints: pd.DataFrame, markers: list[Marker], zone_name: str
+) -> list[str]:
+    """The shared x range: every article, marker and complaint sample, with a little padding."""
+    candidates = [pd.Timestamp(t) for t in times]
+    candidates += [to_zone(pd.Series([m.at]), zone_name).dt.tz_localize(None).iloc[0] for m in markers]
+    if not complaints.empty:
+        local = to_zone(complaints["ts"], zone_name).dt.tz_localize(None)
+        candidates += [local.min(), local.max()]
+    start, end = min(candidates), max(candidates)
+    pad = max((end - start) * 0.04, pd.Timedelta(minutes=5))
+    return [(start - pad).isoformat(), (end + pad).isoformat()]
+
+
+def zone_label(points: pd.DataFrame, zone_name: str) -> str:
+    abbreviations = points["when"].str.rsplit(" ", n=1).str[-1].unique().tolist()
+    return zone_name if len(abbreviations) != 1 else f"{zone_name}, {abbreviations[0]}"

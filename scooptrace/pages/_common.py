@@ -1,0 +1,140 @@
+"""What every page shares: the database path, cached queries, "data as of", refresh, the time-zone choice and
+the friendly explanations shown while there is nothing (or not everything) to show.
+
+Query results are cached with ``st.cache_data`` keyed by the file's modification time, so a snapshot newly
+published by ``ingest`` is read on the next rerun and an unchanged one is never queried twice. Connections are
+never cached: each query opens a read-only connection and closes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import duckdb
+import streamlit as st
+
+from scooptrace import queries
+from scooptrace.errors import DatabaseError
+from scooptrace.pages._text import COMMON_ZONES, UTC_NAME, escape_markdown, format_duration
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+CACHE_TTL_SECONDS = 300
+TZ_KEY = "scooptrace_tz"
+HOW_TO_INGEST = """scooptrace feeds import feeds.opml      # or: scooptrace ingest --feeds feeds.opml
+scooptrace ingest                       # fetch, extract, group into stories
+scooptrace import articles.csv          # or load url,title,outlet,published_at from a file"""
+
+
+def page_file(name: str) -> str:
+    """A page's script for st.switch_page / st.page_link (the same path app.py registers)."""
+    return str(Path(__file__).resolve().with_name(f"{name}.py"))
+
+
+def db_path() -> Path:
+    return queries.db_path_from_env()
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False, max_entries=1000)
+def _cached_call(name: str, version: int, args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]) -> Any:
+    del version  # part of the cache key only
+    function: Callable[..., Any] = getattr(queries, name)
+    return function(*args, **dict(kwargs))
+
+
+def cached(function: Callable[P, R]) -> Callable[P, R]:
+    """``queries.X`` with its result cached until the database file changes (or the ttl passes)."""
+
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        path = Path(args[0]) if args else db_path()  # type: ignore[arg-type]
+        result: R = _cached_call(
+            function.__name__, queries.file_version(path), args, tuple(sorted(kwargs.items()))
+        )
+        return result
+
+    return call
+
+
+def status() -> queries.DbStatus:
+    path = db_path()
+    return cached(queries.db_status)(path)
+
+
+def sidebar(state: queries.DbStatus) -> None:
+    """Data as of, refresh, and the time-zone choice, on every page."""
+    with st.sidebar:
+        if state.modified_at is not None:
+            age = (datetime.now(UTC) - state.modified_at).total_seconds()
+            st.caption(
+                f"Data as of {state.modified_at:%Y-%m-%d %H:%M} UTC ({format_duration(age)} ago) · "
+                f"{state.n_articles:,} articles"
+            )
+        if st.button("Refresh", icon=":material/refresh:", help="Read the latest published snapshot"):
+            st.cache_data.clear()
+            st.rerun()
+        zone_choice()
+
+
+def zone_choice() -> str:
+    """The viewer's time zone for every time shown: UTC, the browser's, or a common one."""
+    browser = st.context.timezone
+    options = list(COMMON_ZONES)
+    labels = {name: name for name in options}
+    if browser and browser not in options:
+        options.insert(1, browser)
+    if browser:
+        labels[browser] = f"{browser} (your browser)"
+    if TZ_KEY not in st.session_state:
+        st.session_state[TZ_KEY] = UTC_NAME
+    choice: str = st.selectbox(
+        "Time zone", options, key=TZ_KEY, format_func=lambda name: labels.get(name, name)
+    )
+    return choice
+
+
+def current_zone() -> str:
+    value = st.session_state.get(TZ_KEY, UTC_NAME)
+    return value if isinstance(value, str) else UTC_NAME
+
+
+def explain_missing(state: queries.DbStatus, *views: str) -> bool:
+    """True when the page can go on; else shows what is missing and how to get it, and returns False."""
+    if not state.exists:
+        st.info(
+            f"No scooptrace database at `{escape_markdown(state.path)}` yet. Build one with `ingest` or "
+            "`import`, then press Refresh (or set `SCOOPTRACE_DB` / `scooptrace app --db PATH`).",
+            icon=":material/database:",
+        )
+        st.code(HOW_TO_INGEST, language="bash")
+        return False
+    if state.error is not None:
+        st.warning(
+            "The database could not be read just now; it is probably being replaced. Press Refresh.",
+            icon=":material/hourglass:",
+        )
+        return False
+    missing = [view for view in views if view not in state.views]
+    if missing:
+        st.info(
+            f"This database has no {', '.join(missing)} view yet: the stage that builds it has not run on it. "
+            "Run `scooptrace cluster` (or `ingest`/`import`, which end with it), then press Refresh.",
+            icon=":material/hourglass_empty:",
+        )
+        return False
+    return True
+
+
+def guarded(render: Callable[[], None]) -> None:
+    """Run a page; a database replaced or locked mid-read becomes a message, not a traceback."""
+    try:
+        render()
+    except (DatabaseError, duckdb.IOException, duckdb.CatalogException) as exc:
+        st.warning(
+            "The database changed while this page was reading it. Press Refresh in a moment.",
+            icon=":material/sync_problem:",
+        )
+        st.caption(escape_markdown(str(exc).splitlines()[0] if str(exc) else type(exc).__name__))

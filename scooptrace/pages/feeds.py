@@ -1,0 +1,64 @@
+"""Feeds page: the health of every feed, the failing ones first."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from scooptrace import queries
+from scooptrace.pages import _common
+from scooptrace.pages._text import safe_url, to_zone
+
+
+def render() -> None:
+    state = _common.status()
+    _common.sidebar(state)
+    st.title("Feeds")
+    if not _common.explain_missing(state, "feed_status", "articles"):
+        return
+    frame = _common.cached(queries.feed_health)(state.path)
+    if frame.empty:
+        st.info(
+            "No feeds yet. Add some with `scooptrace feeds import feeds.opml` or `scooptrace feeds add URL`."
+        )
+        return
+    failing = frame["last_error"].notna() | (frame["consecutive_failures"] > 0)
+    col_total, col_failing, col_never = st.columns(3)
+    col_total.metric("Feeds", len(frame))
+    col_failing.metric("Failing", int(failing.sum()))
+    col_never.metric("Never fetched", int(frame["last_fetched_at"].isna().sum()))
+    only_failing = st.toggle("Only failing feeds", value=False)
+    search = st.text_input("Outlet or URL contains", "")
+    shown = frame[failing] if only_failing else frame
+    if search.strip():
+        needle = search.strip().lower()
+        hit = shown["outlet"].fillna("").str.lower().str.contains(needle, regex=False) | shown[
+            "feed_url"
+        ].str.lower().str.contains(needle, regex=False)
+        shown = shown[hit]
+    st.dataframe(
+        display_frame(shown, _common.current_zone()), hide_index=True, width="stretch", column_config=COLUMNS
+    )
+
+
+COLUMNS = {
+    "feed_url": st.column_config.LinkColumn("Feed"),
+    "last_fetched_at": st.column_config.TextColumn("Last fetch"),
+    "last_status": st.column_config.NumberColumn("Status", format="%d"),
+    "last_error": st.column_config.TextColumn("Last error"),
+    "consecutive_failures": st.column_config.NumberColumn("Failures in a row", format="%d"),
+    "n_articles": st.column_config.NumberColumn("Articles", format="%d"),
+    "articles_per_day": st.column_config.NumberColumn("Articles/day (7 d)", format="%.1f"),
+}
+
+
+def display_frame(frame: pd.DataFrame, zone_name: str) -> pd.DataFrame:
+    out = frame.copy()
+    out["feed_url"] = out["feed_url"].map(safe_url)
+    fetched = to_zone(out["last_fetched_at"], zone_name)
+    out["last_fetched_at"] = fetched.dt.strftime("%Y-%m-%d %H:%M %Z").where(fetched.notna(), "never")
+    return out[["outlet", *COLUMNS]]
+
+
+if __name__ == "__main__":
+    _common.guarded(render)

@@ -1,0 +1,197 @@
+"""Story page, the shareable deep link ``/story?id=STORY_ID``: who broke it, when, how it spread, who credited
+whom, and how it lines up with the outage signal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from scooptrace import queries
+from scooptrace.pages import _chart, _common, _export
+from scooptrace.pages._signals import complaint_series, markers_for
+from scooptrace.pages._text import (
+    bidi_isolate,
+    escape_markdown,
+    format_duration,
+    format_lag,
+    format_time,
+    safe_url,
+)
+
+
+def render() -> None:
+    state = _common.status()
+    _common.sidebar(state)
+    if not _common.explain_missing(state, "stories", "story_timeline"):
+        return
+    story_id = st.query_params.get("id", "").strip()
+    if not story_id:
+        pick_story(state)
+        return
+    info = _common.cached(queries.story)(state.path, story_id)
+    if info is None:
+        st.title("Story not found")
+        st.warning(f"There is no story with id `{escape_markdown(story_id)}` in this database.")
+        st.page_link(_common.page_file("stories"), label="All stories", icon=":material/newspaper:")
+        return
+    timeline = _common.cached(queries.story_timeline)(state.path, story_id)
+    show_story(state, info, timeline, _common.current_zone())
+
+
+def pick_story(state: queries.DbStatus) -> None:
+    st.title("Story")
+    recent = _common.cached(queries.recent_story_ids)(state.path)
+    if recent.empty:
+        st.info("No stories yet: run `scooptrace ingest` or `scooptrace import FILE` first.")
+        return
+    labels = dict(zip(recent["story_id"], recent["headline"].fillna("(no headline)"), strict=True))
+    choice = st.selectbox("Open a story", [None, *labels], format_func=lambda sid: labels.get(sid, "Choose…"))
+    if choice:
+        st.query_params["id"] = choice
+        st.rerun()
+
+
+def show_story(state: queries.DbStatus, info: dict[str, Any], timeline: pd.DataFrame, zone_name: str) -> None:
+    st.title(bidi_isolate(escape_markdown(info.get("headline") or "(no headline)")))
+    citations = (
+        _common.cached(queries.story_citations)(state.path, info["story_id"])
+        if state.has("citations")
+        else pd.DataFrame()
+    )
+    signals = (
+        _common.cached(queries.story_signals)(
+            state.path, info["first_published_at"], info["last_published_at"], info.get("service")
+        )
+        if state.has("signals") and not timeline.empty
+        else pd.DataFrame()
+    )
+    markers = markers_for(info, signals)
+    key_figures(info, timeline, markers, zone_name)
+    if timeline.empty:
+        st.info("This story has no articles in story_timeline yet.")
+        return
+    complaints = complaint_series(signals)
+    domain = _chart.time_domain(
+        _chart.article_points(timeline, zone_name)["time"], complaints, markers, zone_name
+    )
+    st.altair_chart(
+        _chart.timeline_chart(timeline, citations, complaints, markers, zone_name, domain), width="stretch"
+    )
+    st.altair_chart(_chart.spread_chart(timeline, zone_name, domain), width="stretch")
+    evidence = info.get("first_report_evidence")
+    if evidence:
+        st.info(escape_markdown(evidence), icon=":material/verified:")
+    articles_table(timeline, zone_name)
+    downloads(info, timeline)
+    citations_table(citations)
+
+
+def key_figures(
+    info: dict[str, Any], timeline: pd.DataFrame, markers: list[_chart.Marker], zone_name: str
+) -> None:
+    first_at = info.get("first_published_at")
+    onset = next((m for m in markers if m.kind == "onset"), None)
+    statement = next((m for m in markers if m.kind == "statement"), None)
+    cols = st.columns(5)
+    cols[0].metric("First report", escape_markdown(info.get("first_outlet") or "?"))
+    cols[1].metric("At", escape_markdown(format_time(first_at, zone_name)))
+    cols[2].metric("Outlets", f"{info.get('n_outlets', 0)} · {info.get('n_articles', 0)} articles")
+    cols[3].metric("To 5 outlets", escape_markdown(time_to_outlets(timeline, 5) or "not yet"))
+    languages = info.get("languages") or []
+    cols[4].metric("Languages", escape_markdown(", ".join(sorted(str(lang) for lang in languages)) or "?"))
+    facts = []
+    if onset is not None and first_at is not None:
+        lag = (pd.Timestamp(first_at) - pd.Timestamp(onset.at)).total_seconds()
+        facts.append(
+            f"Complaints started rising at {format_time(onset.at, zone_name)}; "
+            f"first headline {format_lag(lag)} after."
+        )
+    if statement is not None:
+        facts.append(f"First official statement at {format_time(statement.at, zone_name)}: {statement.label}")
+    elif onset is not None:
+        facts.append("No official statement yet.")
+    if facts:
+        st.markdown(escape_markdown(" ".join(facts)))
+
+
+def time_to_outlets(timeline: pd.DataFrame, count: int) -> str | None:
+    """How long from the first report until ``count`` distinct outlets had covered the story."""
+    if timeline.empty:
+        return None
+    firsts = timeline.groupby("outlet")["published_at"].min().sort_values()
+    if len(firsts) < count:
+        return None
+    return format_duration((firsts.iloc[count - 1] - firsts.iloc[0]).total_seconds())
+
+
+ARTICLE_COLUMNS = {
+    "when": st.column_config.TextColumn("Published"),
+    "lag": st.column_config.TextColumn("Lag"),
+    "outlet": st.column_config.TextColumn("Outlet"),
+    "title": st.column_config.TextColumn("Title", width="large"),
+    "language": st.column_config.TextColumn("Lang."),
+    "kind": st.column_config.TextColumn("Kind"),
+    "time_source": st.column_config.TextColumn("Time from", help="page metadata, feed date, or first sight"),
+    "link": st.column_config.LinkColumn("Link", display_text="open ↗"),
+}
+
+
+def articles_frame(timeline: pd.DataFrame, zone_name: str) -> pd.DataFrame:
+    """The articles table: plain text cells (titles isolated for right-to-left scripts), http(s) links only."""
+    points = _chart.article_points(timeline, zone_name)
+    kind = points["kind"].where(
+        points["kind"] != _chart.COPY,
+        "copy of " + timeline["syndicated_from_outlet"].fillna("another outlet"),
+    )
+    return pd.DataFrame(
+        {
+            "when": points["when"],
+            "lag": points["lag"],
+            "outlet": points["outlet"],
+            "title": timeline["title"].fillna("").map(bidi_isolate),
+            "language": points["language"],
+            "kind": kind,
+            "time_source": timeline["published_at_source"].fillna(""),
+            "link": timeline["url"].map(safe_url),
+        }
+    )
+
+
+def articles_table(timeline: pd.DataFrame, zone_name: str) -> None:
+    st.subheader("Articles")
+    st.dataframe(
+        articles_frame(timeline, zone_name), hide_index=True, width="stretch", column_config=ARTICLE_COLUMNS
+    )
+
+
+def downloads(info: dict[str, Any], timeline: pd.DataFrame) -> None:
+    stem = f"story-{info['story_id']}"
+    col_csv, col_json, col_parquet, _ = st.columns([1, 1, 1, 4])
+    for column, fmt, mime in (
+        (col_csv, "csv", "text/csv"),
+        (col_json, "json", "application/json"),
+        (col_parquet, "parquet", "application/vnd.apache.parquet"),
+    ):
+        column.download_button(
+            fmt.upper(),
+            _export.to_bytes(info, timeline, fmt),
+            f"{stem}.{fmt}",
+            mime,
+            icon=":material/download:",
+            key=f"download_{fmt}",
+        )
+
+
+def citations_table(citations: pd.DataFrame) -> None:
+    if citations.empty:
+        return
+    with st.expander(f"Who credits whom ({len(citations)} citations)"):
+        shown = citations[["citing_outlet", "cited_outlet", "kind", "evidence"]].copy()
+        shown["evidence"] = shown["evidence"].fillna("").map(bidi_isolate)
+        st.dataframe(shown, hide_index=True, width="stretch")
+
+
+if __name__ == "__main__":
+    _common.guarded(render)

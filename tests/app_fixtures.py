@@ -1,0 +1,267 @@
+"""Databases for the app tests.
+
+``build_story_db`` writes a hand-made world in which every detail is known (the Amazon checkout outage of
+DESIGN.md with English, Spanish and Arabic coverage, a wire copy, citations, complaint counts, a hostile title),
+straight into the tables and into stand-ins for the views of the later stages. ``build_pipeline_db`` builds a
+database the real way, through ``scooptrace import`` (which ends with the story update).
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from scooptrace.db import ensure_published, writer
+
+Conn = duckdb.DuckDBPyConnection
+Row = tuple[Any, ...]
+T0 = datetime(2026, 10, 6, 20, 0, tzinfo=UTC)  # 16:00 in New York: complaints start rising
+HOSTILE_TITLE = (
+    "<script>window.__pwned = 1</script> Checkout down, $5bn at stake "
+    '<img src=x onerror="window.__pwned = 2"> [click](javascript:alert(1))'
+)
+ARABIC_TITLE = "عطل في أمازون يمنع المتسوقين من إتمام الشراء، وفقًا لـ GeekWire"
+AMAZON = "s-amazon"
+
+# (article_id, outlet, title, language, minutes after T0, source, syndicated_from, url)
+AMAZON_ARTICLES = [
+    (
+        "a1",
+        "GeekWire",
+        "Amazon.com checkout outage leaves shoppers stuck",
+        "en",
+        38,
+        "page",
+        None,
+        "https://www.geekwire.com/2026/amazon-checkout-outage/",
+    ),
+    (
+        "a2",
+        "The Verge",
+        "Amazon's checkout is broken for many shoppers",
+        "en",
+        52,
+        "page",
+        None,
+        "https://www.theverge.com/amazon-checkout-down",
+    ),
+    (
+        "a3",
+        "AP",
+        "Amazon says some customers cannot complete purchases",
+        "en",
+        61,
+        "feed",
+        None,
+        "https://apnews.com/article/amazon-outage",
+    ),
+    (
+        "a4",
+        "Yahoo News",
+        "Amazon says some customers cannot complete purchases",
+        "en",
+        66,
+        "feed",
+        "a3",
+        "https://news.yahoo.com/amazon-outage-ap",
+    ),
+    (
+        "a5",
+        "Xataka",
+        "Caída de Amazon: los usuarios no pueden pagar",
+        "es",
+        95,
+        "page",
+        None,
+        "https://www.xataka.com/amazon-caida",
+    ),
+    ("a6", "تك عربي", ARABIC_TITLE, "ar", 150, "page", None, "https://tech-arabi.example/amazon-outage"),
+    ("a7", "Evil Daily", HOSTILE_TITLE, "en", 170, "first_seen", None, "javascript:alert(document.cookie)"),
+]
+TEAMS_ARTICLES = [
+    (
+        "b1",
+        "The Register",
+        "Microsoft Teams outage hits Europe",
+        "en",
+        -60,
+        "page",
+        None,
+        "https://www.theregister.com/teams-outage",
+    ),
+    ("b2", "heise online", "Microsoft Teams gestört", "de", -40, "feed", None, "https://www.heise.de/teams"),
+]
+CITATIONS = [
+    ("a2", "GeekWire", "a1", "link", "https://www.geekwire.com/2026/amazon-checkout-outage/"),
+    ("a5", "GeekWire", "a1", "mention", "según informó GeekWire"),
+    ("a6", "GeekWire", "a1", "mention", "وفقًا لـ GeekWire"),
+    ("a4", "AP", "a3", "mention", "The Associated Press contributed"),
+]
+STAND_INS = """
+CREATE TABLE stories (story_id VARCHAR, headline VARCHAR, first_article_id VARCHAR, first_outlet VARCHAR,
+    first_published_at TIMESTAMPTZ, last_published_at TIMESTAMPTZ, n_articles INTEGER, n_outlets INTEGER,
+    languages VARCHAR[], first_report_evidence VARCHAR);
+CREATE TABLE story_timeline (story_id VARCHAR, article_id VARCHAR, url VARCHAR, outlet VARCHAR, title VARCHAR,
+    language VARCHAR, published_at TIMESTAMPTZ, lag_seconds DOUBLE, is_first_report BOOLEAN,
+    syndicated_from_article_id VARCHAR);
+CREATE TABLE citations (citing_article_id VARCHAR, cited_outlet VARCHAR, cited_article_id VARCHAR, kind VARCHAR,
+    evidence VARCHAR);
+CREATE TABLE signals (source VARCHAR, service VARCHAR, ts TIMESTAMPTZ, value DOUBLE, kind VARCHAR, text VARCHAR);
+"""
+
+
+def build_empty_db(path: Path) -> Path:
+    ensure_published(path)
+    return path
+
+
+def build_feeds_db(path: Path) -> Path:
+    """Three feeds: one healthy with articles, one failing, one never fetched."""
+    with writer(path) as w:
+        rows = [
+            ("f1", "https://www.geekwire.com/feed/", "GeekWire", T0, 200, None, 0),
+            ("f2", "https://broken.example/rss", "Broken Times", T0, 503, "HTTP 503 Service Unavailable", 4),
+            ("f3", "https://new.example/atom", "Newcomer", None, None, None, 0),
+        ]
+        for feed_id, url, outlet, fetched, status, error, failures in rows:
+            w.conn.execute(
+                "INSERT INTO feed (feed_id, configured_url, feed_url, outlet, last_fetched_at, last_status, "
+                "last_error, consecutive_failures, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [feed_id, url, url, outlet, fetched, status, error, failures, T0 - timedelta(days=30)],
+            )
+        now = datetime.now(UTC)
+        for i in range(14):
+            insert_article(
+                w.conn,
+                f"g{i}",
+                "GeekWire",
+                f"Story {i}",
+                "en",
+                now - timedelta(hours=i),
+                "f1",
+                "feed",
+                f"https://www.geekwire.com/{i}",
+            )
+    return path
+
+
+def insert_article(
+    conn: Conn,
+    article_id: str,
+    outlet: str,
+    title: str,
+    language: str,
+    published_at: datetime,
+    feed_id: str | None,
+    source: str,
+    url: str,
+) -> None:
+    conn.execute(
+        "INSERT INTO article (article_id, url, outlet, feed_id, title, language, published_at, "
+        "published_at_source, first_seen_at, page_state, origin, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'extracted', 'feed', ?)",
+        [article_id, url, outlet, feed_id, title, language, published_at, source, published_at, published_at],
+    )
+
+
+def build_story_db(path: Path) -> Path:
+    """The hand-made world: stand-in tables take the place of the stories/citations/signals views."""
+    build_feeds_db(path)
+    with writer(path) as w:
+        for view in ("stories", "story_timeline", "citations", "signals", "outlet_stats"):
+            w.conn.execute(f"DROP VIEW IF EXISTS {view}")
+        w.conn.execute(STAND_INS)
+        add_story(
+            w.conn,
+            AMAZON,
+            "Amazon.com checkout outage leaves shoppers stuck",
+            AMAZON_ARTICLES,
+            "GeekWire at 16:38 EDT (page metadata, agrees with its feed); credited as first by "
+            "The Verge, Xataka and تك عربي. Costs of $5bn were *not* confirmed.",
+        )
+        add_story(
+            w.conn,
+            "s-teams",
+            "Microsoft Teams outage hits Europe",
+            TEAMS_ARTICLES,
+            "The Register at 19:00 UTC (page metadata).",
+        )
+        for citing, outlet, cited, kind, evidence in CITATIONS:
+            w.conn.execute(
+                "INSERT INTO citations VALUES (?, ?, ?, ?, ?)", [citing, outlet, cited, kind, evidence]
+            )
+        add_signals(w.conn)
+    return path
+
+
+def add_story(conn: Conn, story_id: str, headline: str, articles: list[Row], evidence: str) -> None:
+    times = {aid: T0 + timedelta(minutes=minutes) for aid, _, _, _, minutes, _, _, _ in articles}
+    first_id = articles[0][0]
+    for aid, outlet, title, language, _, source, copy_of, url in articles:
+        insert_article(conn, aid, outlet, title, language, times[aid], None, source, url)
+        conn.execute(
+            "INSERT INTO story_timeline VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                story_id,
+                aid,
+                url,
+                outlet,
+                title,
+                language,
+                times[aid],
+                (times[aid] - times[first_id]).total_seconds(),
+                aid == first_id,
+                copy_of,
+            ],
+        )
+    outlets = {a[1] for a in articles}
+    languages = sorted({a[3] for a in articles})
+    conn.execute(
+        "INSERT INTO stories VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            story_id,
+            headline,
+            first_id,
+            articles[0][1],
+            times[first_id],
+            max(times.values()),
+            len(articles),
+            len(outlets),
+            languages,
+            evidence,
+        ],
+    )
+
+
+def add_signals(conn: Conn) -> None:
+    """Complaints per minute: noise around 12, a rise from 16:02 New York time, a peak near 17:10."""
+    for minute in range(-90, 240, 2):
+        noise = (minute * 7919) % 7 - 3
+        rise = (
+            0
+            if minute < 2
+            else min(900, 14 * (minute - 1))
+            if minute < 70
+            else max(40, 900 - 5 * (minute - 70))
+        )
+        conn.execute(
+            "INSERT INTO signals VALUES ('downdetector', 'Amazon', ?, ?, 'complaints', NULL)",
+            [T0 + timedelta(minutes=minute), float(12 + noise + rise)],
+        )
+
+
+def write_import_csv(path: Path) -> Path:
+    """The Amazon and Teams articles as an import file (url, title, outlet, published_at, language)."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle)
+        out.writerow(["url", "title", "outlet", "published_at", "language", "summary"])
+        for aid, outlet, title, language, minutes, _, _, url in AMAZON_ARTICLES + TEAMS_ARTICLES:
+            if not url.startswith("http"):
+                url = "https://evil.example/" + aid
+            stamp = (T0 + timedelta(minutes=minutes)).isoformat()
+            out.writerow([url, title, outlet, stamp, language, title])
+    return path
