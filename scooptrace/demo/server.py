@@ -190,9 +190,8 @@ class DemoHandler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def serve_world(world: World, clock: DemoClock, port: int = 0) -> Iterator[DemoServer]:
-    """Run the server in a background thread for the duration of the block."""
-    server = DemoServer(world, clock, port)
+def running(server: DemoServer) -> Iterator[DemoServer]:
+    """Serve in a background thread for the duration of the block, then close the socket."""
     thread = threading.Thread(target=server.serve_forever, name="scooptrace-demo-server", daemon=True)
     thread.start()
     try:
@@ -201,3 +200,10 @@ def serve_world(world: World, clock: DemoClock, port: int = 0) -> Iterator[DemoS
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@contextmanager
+def serve_world(world: World, clock: DemoClock, port: int = 0) -> Iterator[DemoServer]:
+    """The world's server on 127.0.0.1:``port`` (0: any free port) for the duration of the block."""
+    with running(DemoServer(world, clock, port)) as server:
+        yield server
