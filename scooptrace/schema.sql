@@ -89,3 +89,64 @@ SELECT f.feed_url, f.outlet, f.last_fetched_at, f.last_status, f.last_error, f.c
        (SELECT count(*) FROM article a WHERE a.feed_id = f.feed_id) AS n_articles,
        f.configured_url, f.site_url, f.language, f.active, f.retired_at, f.next_fetch_after
 FROM feed f;
+
+-- migration 2: stories
+-- A story is every article about one event (cluster/). Every article with a row in story_member has been
+-- assigned; articles without one are clustered by the next `scooptrace cluster` (incremental).
+-- The first-report fields (story.first_article_id, first_report_evidence, story_member.is_first_report)
+-- start as "earliest independent article" and may be refined by a later stage with UPDATE.
+CREATE TABLE story (
+    story_id VARCHAR PRIMARY KEY,         -- sha1 of the founding article_id: a rebuild gives the same ids
+    founding_article_id VARCHAR NOT NULL, -- the article that opened the story (earliest by time, then id)
+    headline VARCHAR,                     -- title of the first report
+    first_article_id VARCHAR,             -- the first report: earliest member that is not a copy
+    first_report_evidence VARCHAR,        -- a human-readable sentence: why that article is the first report
+    first_report_method VARCHAR,          -- 'earliest' (cluster/) or the method of the stage that refined it
+    first_published_at TIMESTAMPTZ,       -- published_at of the earliest member
+    last_published_at TIMESTAMPTZ,        -- published_at of the latest member
+    n_articles INTEGER NOT NULL,
+    n_outlets INTEGER NOT NULL,
+    languages VARCHAR[],                  -- distinct languages of the members, sorted
+    updated_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE story_member (
+    article_id VARCHAR PRIMARY KEY,
+    story_id VARCHAR NOT NULL,
+    score DOUBLE,                         -- similarity to the story when the article joined; NULL for the founder
+    syndicated_from_article_id VARCHAR,   -- the original of a wire or syndicated copy, else NULL
+    syndication_evidence VARCHAR,         -- why it is a copy (canonical link, identical body, ...)
+    is_first_report BOOLEAN NOT NULL DEFAULT FALSE,
+    assigned_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX story_member_story ON story_member (story_id);
+
+-- How many assigned articles contain each token (title or lead): the clustering core's word statistics,
+-- kept so an incremental run weighs words exactly as a rebuild would.
+CREATE TABLE cluster_token_df (
+    token VARCHAR PRIMARY KEY,
+    df INTEGER NOT NULL
+);
+
+-- Facts about the stored clustering, e.g. the fingerprint of the parameters and word lists it was made with.
+CREATE TABLE cluster_state (
+    key VARCHAR PRIMARY KEY,
+    value VARCHAR
+);
+
+CREATE VIEW stories AS
+SELECT s.story_id, s.headline, s.first_article_id, fa.outlet AS first_outlet,
+       coalesce(fa.published_at, s.first_published_at) AS first_published_at, s.last_published_at,
+       s.n_articles, s.n_outlets, s.languages, s.first_report_evidence,
+       s.founding_article_id, s.first_report_method, s.updated_at
+FROM story s LEFT JOIN article fa ON fa.article_id = s.first_article_id;
+
+CREATE VIEW story_timeline AS
+SELECT m.story_id, a.article_id, a.url, a.outlet, a.title, a.language, a.published_at,
+       CAST(round(epoch(a.published_at) - epoch(fa.published_at)) AS BIGINT) AS lag_seconds,
+       m.is_first_report, m.syndicated_from_article_id, m.syndication_evidence, m.score,
+       a.published_at_source, a.first_seen_at
+FROM story_member m
+JOIN article a ON a.article_id = m.article_id
+JOIN story s ON s.story_id = m.story_id
+LEFT JOIN article fa ON fa.article_id = s.first_article_id;

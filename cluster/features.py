@@ -1,0 +1,152 @@
+"""From an article to the tokens clustering compares: aliases resolved, stop words gone, portable tokens marked.
+
+Token classes are visible in the token itself, so weights need no side table:
+``@amazon`` an entity from aliases.toml (organisation, product, outlet, place), ``!outage`` an event word,
+``2024`` a number, anything else a plain (stemmed) word.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+
+from cluster.model import ArticleIn
+from cluster.text import DATA_DIR, detect_script_language, is_latin, normalize, stem, stop_words, words
+
+ENTITY = "@"
+EVENT = "!"
+_SENTENCE_END = re.compile(r"(?<=[.!?؟。])\s")
+_CAPITALISED = re.compile(r"\b[A-Z][\w'-]*")
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Alias phrases by their first (stemmed) word, longest first, mapped to a canonical token."""
+
+    phrases: dict[str, tuple[tuple[tuple[str, ...], str], ...]]
+
+    def resolve(self, tokens: list[str]) -> list[str]:
+        """Replace every alias phrase in ``tokens`` by its canonical token, longest match first."""
+        out: list[str] = []
+        i, n = 0, len(tokens)
+        phrases = self.phrases
+        while i < n:
+            options = phrases.get(tokens[i])
+            if options is not None:
+                for phrase, canonical in options:
+                    size = len(phrase)
+                    if size == 1 or tuple(tokens[i : i + size]) == phrase:
+                        out.append(canonical)
+                        i += size
+                        break
+                else:
+                    out.append(tokens[i])
+                    i += 1
+            else:
+                out.append(tokens[i])
+                i += 1
+        return out
+
+
+def _alias_tokens(text: str) -> tuple[str, ...]:
+    return tuple(stem(word) for word in words(normalize(text)))
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> Lexicon:
+    """The bundled aliases (cluster/data/aliases.toml)."""
+    raw = DATA_DIR.joinpath("aliases.toml").read_text(encoding="utf-8")
+    return build_lexicon(tomllib.loads(raw))
+
+
+def build_lexicon(data: dict[str, dict]) -> Lexicon:
+    """A lexicon from parsed aliases: ``{"entity": {group: {name: [...]}}, "event": {name: [...]}}``."""
+    entries: dict[tuple[str, ...], str] = {}
+    groups = [(ENTITY, names) for names in data.get("entity", {}).values()]
+    groups.append((EVENT, data.get("event", {})))
+    for prefix, names in groups:
+        for name, variants in names.items():
+            for variant in [name.replace("_", " "), *variants]:
+                phrase = _alias_tokens(variant)
+                if phrase:
+                    entries.setdefault(phrase, prefix + name)
+    by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    for phrase, canonical in entries.items():
+        by_first.setdefault(phrase[0], []).append((phrase, canonical))
+    return Lexicon({k: tuple(sorted(v, key=lambda p: (-len(p[0]), p[0]))) for k, v in by_first.items()})
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """What clustering compares for one article."""
+
+    title_tokens: frozenset[str]
+    lead_tokens: frozenset[str]  # lead words not already in the title
+    portable: frozenset[str]  # tokens that mean the same in any language: aliases, numbers, names
+    language: str
+    fuzzy_title: str  # the title's content tokens, for rapidfuzz
+    body: str  # normalised start of the body, for syndication ("" when too short)
+    body_hash: str  # exact-duplicate key of ``body`` ("" when none)
+
+
+def content_tokens(text: str, lex: Lexicon, stops: frozenset[str]) -> list[str]:
+    """Normalised, stemmed, alias-resolved tokens without stop words, in order."""
+    resolved = lex.resolve([stem(word) for word in words(normalize(text))])
+    return [t for t in resolved if t not in stops and (len(t) > 1 or t.isdigit())]
+
+
+def _names(title: str) -> set[str]:
+    """Capitalised words of a title that is not in Title Case: probably names, which carry across languages."""
+    capitalised = _CAPITALISED.findall(title)
+    if len(capitalised) * 2 > len(title.split()):
+        return set()
+    return {stem(w) for word in capitalised[1:] for w in words(normalize(word))}
+
+
+def lead_text(article: ArticleIn, max_words: int) -> str:
+    """The first sentences of the text (else the summary), at most ``max_words`` words."""
+    source = article.text or article.summary
+    if not source:
+        return ""
+    head = " ".join(source.split()[: max_words + 10])
+    sentences = _SENTENCE_END.split(head)
+    out: list[str] = []
+    for sentence in sentences:
+        out.extend(sentence.split())
+        if len(out) >= max_words:
+            break
+    return " ".join(out[:max_words])
+
+
+def is_portable(token: str, article_is_latin: bool) -> bool:
+    return token[0] in (ENTITY, EVENT) or token.isdigit() or (not article_is_latin and is_latin(token))
+
+
+def featurize(
+    article: ArticleIn, lead_words: int = 40, syndication_chars: int = 600, syndication_min_chars: int = 200
+) -> Features:
+    """The features of one article (pure; uses the bundled word lists)."""
+    lex, stops = lexicon(), stop_words()
+    title = content_tokens(article.title, lex, stops)
+    lead = content_tokens(lead_text(article, lead_words), lex, stops) if lead_words else []
+    language = (article.language or detect_script_language(article.title) or "und").lower()[:2]
+    latin = language not in ("ar", "fa", "ur", "ru", "uk", "zh", "ja", "ko", "he", "el")
+    names = _names(article.title) if latin else set()
+    title_set = frozenset(title)
+    every = title_set.union(lead)
+    portable = frozenset(t for t in every if t in names or is_portable(t, latin))
+    body = normalize(" ".join((article.text or "").split()))[:syndication_chars]
+    if len(body) < min(syndication_min_chars, syndication_chars):
+        body = ""
+    return Features(
+        title_tokens=title_set,
+        lead_tokens=frozenset(lead) - title_set,
+        portable=portable,
+        language=language,
+        fuzzy_title=" ".join(sorted(title_set)),
+        body=body,
+        body_hash=hashlib.sha1(body.encode()).hexdigest()[:16] if body else "",
+    )

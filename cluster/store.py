@@ -1,0 +1,386 @@
+"""The shell of story clustering: read articles from DuckDB, run the core, write stories back.
+
+``update_stories`` runs on the single writer's open connection (``scooptrace.db.writer``). Incremental runs
+assign only articles without a ``story_member`` row. When a new article is older than some already assigned
+ones (a late page date, a slow feed), every assignment from that point on is undone and replayed, with the
+stories open at that point restored, so the result is always exactly what ``rebuild=True`` gives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from cluster.model import ArticleIn, Assignment, StoryMembers
+from cluster.params import DEFAULT_PARAMS, ClusterParams
+from cluster.stories import Clusterer
+from cluster.text import DATA_DIR
+
+# Characters of the body read from the database: enough for the lead and the syndication comparison.
+BODY_CHARS = 2000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ARTICLE_COLUMNS = f"""
+    a.article_id, a.title, epoch_us(a.published_at) AS published_us, coalesce(a.outlet, '') AS outlet,
+    a.language, coalesce(a.summary, '') AS summary, coalesce(left(a.text, {BODY_CHARS}), '') AS text,
+    a.canonical_url, a.url
+"""
+
+
+@dataclass(frozen=True)
+class ClusterSummary:
+    """What one ``update_stories`` run did."""
+
+    mode: str  # incremental | rebuild
+    articles_assigned: int  # new articles given a story
+    articles_replayed: int  # already assigned articles re-decided because an older article arrived late
+    stories_created: int
+    stories_changed: int
+    stories_total: int
+    syndicated: int  # copies among the assigned and replayed articles
+    seconds: float
+    fingerprint: str
+    reason: str = ""  # why a rebuild happened
+    changed_story_ids: tuple[str, ...] = field(default=(), repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["changed_story_ids"] = list(self.changed_story_ids)
+        return out
+
+    def describe(self) -> str:
+        why = f" ({self.reason})" if self.reason else ""
+        return (
+            f"cluster {self.mode}{why}: {self.articles_assigned} articles assigned, "
+            f"{self.articles_replayed} replayed, {self.stories_created} stories created, "
+            f"{self.stories_changed} changed, {self.stories_total} in total, {self.syndicated} copies, "
+            f"{self.seconds:.2f}s"
+        )
+
+
+def clustering_fingerprint(params: ClusterParams) -> str:
+    """Parameters plus the bundled word lists: any change means earlier decisions may differ."""
+    digest = hashlib.sha1(params.fingerprint().encode())
+    for path in sorted(DATA_DIR.glob("*.toml")):
+        if path.name in ("aliases.toml", "stopwords.toml"):
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def update_stories(
+    conn: duckdb.DuckDBPyConnection, *, rebuild: bool = False, params: ClusterParams = DEFAULT_PARAMS
+) -> ClusterSummary:
+    """Assign every unassigned article to a story (or, with ``rebuild``, recompute all stories)."""
+    started = time.monotonic()
+    fingerprint = clustering_fingerprint(params)
+    reason = _rebuild_reason(conn, fingerprint, rebuild)
+    conn.execute("BEGIN")
+    try:
+        if reason:
+            _clear(conn)
+        result = _run(conn, params)
+        _set_state(conn, "fingerprint", fingerprint)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    total = _scalar(conn, "SELECT count(*) FROM story")
+    return ClusterSummary(
+        mode="rebuild" if reason else "incremental",
+        articles_assigned=result.n_new,
+        articles_replayed=result.n_replayed,
+        stories_created=result.n_created,
+        stories_changed=len(result.changed),
+        stories_total=total,
+        syndicated=sum(1 for a in result.assignments if a.syndicated_from_article_id),
+        seconds=round(time.monotonic() - started, 3),
+        fingerprint=fingerprint,
+        reason=reason,
+        changed_story_ids=tuple(sorted(result.changed)),
+    )
+
+
+def _rebuild_reason(conn: duckdb.DuckDBPyConnection, fingerprint: str, requested: bool) -> str:
+    if requested:
+        return "requested"
+    rows = conn.execute("SELECT value FROM cluster_state WHERE key = 'fingerprint'").fetchall()
+    stored = rows[0] if rows else None
+    if stored is None:
+        has_members = _scalar(conn, "SELECT count(*) FROM (SELECT 1 FROM story_member LIMIT 1)")
+        return "no clustering state" if has_members else ""
+    return "" if stored[0] == fingerprint else "parameters or word lists changed"
+
+
+def _clear(conn: duckdb.DuckDBPyConnection) -> None:
+    for table in ("story", "story_member", "cluster_token_df"):
+        conn.execute(f"DELETE FROM {table}")
+
+
+@dataclass
+class _RunResult:
+    assignments: list[Assignment]
+    n_new: int
+    n_replayed: int
+    n_created: int
+    changed: set[str]
+
+
+def _run(conn: duckdb.DuckDBPyConnection, params: ClusterParams) -> _RunResult:
+    new = _load_articles(conn, "NOT EXISTS (SELECT 1 FROM story_member m WHERE m.article_id = a.article_id)")
+    if not new:
+        return _RunResult([], 0, 0, 0, set())
+    cutoff = min(article.sort_key for article in new)
+    cutoff_us = _micros(cutoff[0])
+    replayed = _load_articles(
+        conn,
+        "a.article_id IN (SELECT article_id FROM story_member) AND "
+        f"(epoch_us(a.published_at) > {cutoff_us} OR "
+        f"(epoch_us(a.published_at) = {cutoff_us} AND a.article_id >= ?))",
+        [cutoff[1]],
+    )
+    clusterer = Clusterer(params, *_token_stats(conn))
+    old_stories = _forget(conn, clusterer, replayed)
+    clusterer.restore(_open_stories(conn, params, cutoff_us, cutoff[1]))
+    assignments = clusterer.add_all([*replayed, *new])
+    _write_members(conn, assignments)
+    changed = old_stories | {a.story_id for a in assignments}
+    _refresh_stories(conn, changed)
+    _write_token_stats(conn, clusterer.df)
+    created = len({a.story_id for a in assignments if a.score is None} - old_stories)
+    return _RunResult(assignments, len(new), len(replayed), created, changed)
+
+
+def _forget(conn: duckdb.DuckDBPyConnection, clusterer: Clusterer, replayed: Sequence[ArticleIn]) -> set[str]:
+    """Undo the assignments of articles to be replayed: memberships and their token counts."""
+    if not replayed:
+        return set()
+    ids = pa.table({"article_id": [a.article_id for a in replayed]})
+    conn.register("replayed_ids", ids)
+    try:
+        rows = conn.execute(
+            "SELECT DISTINCT story_id FROM story_member WHERE article_id IN (SELECT article_id FROM replayed_ids)"
+        ).fetchall()
+        conn.execute("DELETE FROM story_member WHERE article_id IN (SELECT article_id FROM replayed_ids)")
+    finally:
+        conn.unregister("replayed_ids")
+    df = clusterer.df
+    for article in replayed:
+        features = clusterer.features(article)
+        for token in features.title_tokens | features.lead_tokens:
+            df[token] -= 1
+            if not df[token]:
+                del df[token]
+    clusterer.n_docs -= len(replayed)
+    return {row[0] for row in rows}
+
+
+def _open_stories(
+    conn: duckdb.DuckDBPyConnection, params: ClusterParams, cutoff_us: int, cutoff_id: str
+) -> list[StoryMembers]:
+    """Stories still open at the cutoff, with their members before it, in processing order."""
+    gap_us = int(params.open_gap_hours * 3600 * 1_000_000)
+    span_us = int(params.max_span_hours * 3600 * 1_000_000)
+    rows = conn.execute(
+        f"""
+        WITH before AS (
+            SELECT m.story_id, m.article_id, m.syndicated_from_article_id, epoch_us(a.published_at) AS us
+            FROM story_member m JOIN article a USING (article_id)
+            WHERE epoch_us(a.published_at) < {cutoff_us}
+               OR (epoch_us(a.published_at) = {cutoff_us} AND a.article_id < ?)
+        ), open AS (
+            SELECT story_id FROM before GROUP BY story_id
+            HAVING least(max(us) + {gap_us}, min(us) + {span_us}) >= {cutoff_us}
+        )
+        SELECT b.story_id, b.article_id, b.syndicated_from_article_id
+        FROM before b JOIN open USING (story_id) ORDER BY b.story_id, b.us, b.article_id
+        """,
+        [cutoff_id],
+    ).fetchall()
+    if not rows:
+        return []
+    articles = {a.article_id: a for a in _load_by_ids(conn, [row[1] for row in rows])}
+    grouped: dict[str, list[tuple[ArticleIn, str | None]]] = {}
+    for story_id, article_id, origin in rows:
+        grouped.setdefault(story_id, []).append((articles[article_id], origin))
+    return [
+        StoryMembers(story_id, tuple(a for a, _ in members), tuple(o for _, o in members))
+        for story_id, members in grouped.items()
+    ]
+
+
+def _load_by_ids(conn: duckdb.DuckDBPyConnection, article_ids: list[str]) -> list[ArticleIn]:
+    conn.register("wanted_ids", pa.table({"article_id": article_ids}))
+    try:
+        return _load_articles(conn, "a.article_id IN (SELECT article_id FROM wanted_ids)")
+    finally:
+        conn.unregister("wanted_ids")
+
+
+def _load_articles(
+    conn: duckdb.DuckDBPyConnection, where: str, params: list[Any] | None = None
+) -> list[ArticleIn]:
+    """Articles matching ``where`` (alias ``a``), with canonical links resolved to other outlets' articles."""
+    rows = conn.execute(
+        f"SELECT {_ARTICLE_COLUMNS} FROM article a WHERE {where} ORDER BY published_us, a.article_id",
+        params or [],
+    ).fetchall()
+    canonical = _resolve_canonical(conn, rows)
+    return [
+        ArticleIn(
+            article_id=row[0],
+            title=row[1] or "",
+            published_at=EPOCH + timedelta(microseconds=row[2]),
+            outlet=row[3],
+            language=row[4],
+            summary=row[5],
+            text=row[6],
+            canonical_article_id=canonical.get(row[0]),
+        )
+        for row in rows
+    ]
+
+
+def _resolve_canonical(conn: duckdb.DuckDBPyConnection, rows: Iterable[tuple[Any, ...]]) -> dict[str, str]:
+    """article_id -> the other outlet's article its rel=canonical link points to."""
+    from ingest.urls import normalize_url
+
+    links: dict[str, str] = {}
+    for row in rows:
+        article_id, canonical_url, url = row[0], row[7], row[8]
+        if canonical_url and canonical_url != url:
+            try:
+                links[article_id] = normalize_url(canonical_url)
+            except ValueError:
+                continue
+    if not links:
+        return {}
+    table = pa.table({"article_id": list(links), "target_url": list(links.values())})
+    conn.register("canonical_links", table)
+    try:
+        found = conn.execute(
+            """
+            SELECT l.article_id, min(t.article_id)
+            FROM canonical_links l
+            JOIN article src ON src.article_id = l.article_id
+            JOIN (SELECT url, article_id FROM article UNION SELECT url, article_id FROM article_url) u
+              ON u.url = l.target_url
+            JOIN article t ON t.article_id = u.article_id
+            WHERE t.article_id <> l.article_id AND t.outlet IS DISTINCT FROM src.outlet
+            GROUP BY l.article_id
+            """
+        ).fetchall()
+    finally:
+        conn.unregister("canonical_links")
+    return dict(found)
+
+
+def _token_stats(conn: duckdb.DuckDBPyConnection) -> tuple[dict[str, int], int]:
+    df = dict(conn.execute("SELECT token, df FROM cluster_token_df").fetchall())
+    return df, _scalar(conn, "SELECT count(*) FROM story_member")
+
+
+def _write_token_stats(conn: duckdb.DuckDBPyConnection, df: dict[str, int]) -> None:
+    conn.execute("DELETE FROM cluster_token_df")
+    table = pa.table({"token": list(df), "df": pa.array(list(df.values()), pa.int32())})
+    conn.register("token_stats", table)
+    try:
+        conn.execute("INSERT INTO cluster_token_df SELECT token, df FROM token_stats")
+    finally:
+        conn.unregister("token_stats")
+
+
+def _write_members(conn: duckdb.DuckDBPyConnection, assignments: list[Assignment]) -> None:
+    now = datetime.now(UTC)
+    table = pa.table(
+        {
+            "article_id": [a.article_id for a in assignments],
+            "story_id": [a.story_id for a in assignments],
+            "score": pa.array([a.score for a in assignments], pa.float64()),
+            "syndicated_from_article_id": pa.array(
+                [a.syndicated_from_article_id for a in assignments], pa.string()
+            ),
+            "syndication_evidence": pa.array([a.syndication_evidence for a in assignments], pa.string()),
+        }
+    )
+    conn.register("new_members", table)
+    try:
+        conn.execute(
+            "INSERT INTO story_member SELECT article_id, story_id, score, syndicated_from_article_id, "
+            "syndication_evidence, FALSE, ? FROM new_members",
+            [now],
+        )
+    finally:
+        conn.unregister("new_members")
+
+
+def _refresh_stories(conn: duckdb.DuckDBPyConnection, story_ids: set[str]) -> None:
+    """Recompute the story rows of changed stories from their members; drop stories left empty."""
+    if not story_ids:
+        return
+    conn.register("changed_stories", pa.table({"story_id": sorted(story_ids)}))
+    try:
+        conn.execute("DELETE FROM story WHERE story_id IN (SELECT story_id FROM changed_stories)")
+        conn.execute(_REFRESH_SQL, [datetime.now(UTC)])
+        conn.execute(
+            """
+            UPDATE story_member m SET is_first_report = (m.article_id = s.first_article_id)
+            FROM story s WHERE s.story_id = m.story_id
+              AND s.story_id IN (SELECT story_id FROM changed_stories)
+            """
+        )
+    finally:
+        conn.unregister("changed_stories")
+
+
+# First report until the first-report stage refines it: the earliest member that is not a copy (ties by
+# article_id), or the earliest member when every member is a copy of an article outside the story.
+_REFRESH_SQL = """
+INSERT INTO story
+WITH members AS (
+    SELECT m.story_id, a.article_id, a.title, a.outlet, a.language, a.published_at,
+           m.syndicated_from_article_id IS NOT NULL AS is_copy
+    FROM story_member m JOIN article a USING (article_id)
+    WHERE m.story_id IN (SELECT story_id FROM changed_stories)
+), ranked AS (
+    SELECT *,
+           row_number() OVER (PARTITION BY story_id ORDER BY published_at, article_id) AS by_time,
+           row_number() OVER (PARTITION BY story_id ORDER BY is_copy, published_at, article_id) AS by_report
+    FROM members
+)
+SELECT story_id,
+       arg_min(article_id, by_time) AS founding_article_id,
+       arg_min(title, by_report) AS headline,
+       arg_min(article_id, by_report) AS first_article_id,
+       'Earliest article in the story that is not a copy of another: ' || arg_min(outlet, by_report)
+           || ' at ' || strftime(arg_min(published_at, by_report), '%Y-%m-%d %H:%M UTC')
+           || CASE WHEN count(DISTINCT outlet) > 1
+                   THEN '; ' || (count(DISTINCT outlet) - 1) || ' other outlet(s) followed.' ELSE '.' END
+           AS first_report_evidence,
+       'earliest' AS first_report_method,
+       min(published_at) AS first_published_at,
+       max(published_at) AS last_published_at,
+       count(*) AS n_articles,
+       count(DISTINCT outlet) AS n_outlets,
+       list_sort(list_distinct(list(language) FILTER (WHERE language IS NOT NULL))) AS languages,
+       ? AS updated_at
+FROM ranked GROUP BY story_id
+"""
+
+
+def _set_state(conn: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    conn.execute("INSERT OR REPLACE INTO cluster_state VALUES (?, ?)", [key, value])
+
+
+def _scalar(conn: duckdb.DuckDBPyConnection, sql: str) -> int:
+    rows = conn.execute(sql).fetchall()  # fetch fully: an unfinished result blocks register()
+    return int(rows[0][0]) if rows else 0
+
+
+def _micros(timestamp: float) -> int:
+    return round(timestamp * 1_000_000)

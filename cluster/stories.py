@@ -1,0 +1,308 @@
+"""The clustering core: assign articles to stories one by one, in order of publication. No I/O.
+
+Each article is compared with the stories still open at its time (``ClusterParams.open_gap_hours`` and
+``max_span_hours``), never with all articles: an inverted index maps each specific token to the open stories
+that contain it, and only the stories sharing the article's most specific tokens are scored. A story is
+compared as a whole: its token profile (how many members carry each token), its core (tokens most members
+share) and a few representative titles, so one loose member cannot chain two events together.
+
+The result depends only on the articles and their order (publication time, then article_id), and the state
+before an article is a function of the articles before it: so an incremental run that restores the open
+stories and the token statistics gives exactly what a rebuild gives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from rapidfuzz.fuzz import ratio
+
+from cluster.features import ENTITY, EVENT, Features, featurize
+from cluster.model import ArticleIn, Assignment, StoryMembers
+from cluster.params import DEFAULT_PARAMS, ClusterParams
+from cluster.syndication import SyndicationIndex, find_original
+
+# Title tokens count twice in a story profile, lead tokens once (integers keep sums exact and order-free).
+TITLE_COUNT = 2
+LEAD_COUNT = 1
+
+
+def story_id_for(article_id: str) -> str:
+    """A story's id: derived from the article that founded it, so a rebuild gives the same ids."""
+    return hashlib.sha1(f"story:{article_id}".encode()).hexdigest()[:16]
+
+
+@dataclass
+class _Story:
+    """The mutable state of one open story (internal to the core)."""
+
+    story_id: str
+    seq: int
+    first_ts: float
+    last_ts: float
+    n: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    core: tuple[str, ...] = ()
+    languages: dict[str, int] = field(default_factory=dict)
+    representatives: list[str] = field(default_factory=list)
+    member_ids: list[str] = field(default_factory=list)
+
+    def deadline(self, params: ClusterParams) -> float:
+        return min(self.last_ts + params.open_gap_hours * 3600, self.first_ts + params.max_span_hours * 3600)
+
+    def main_language(self) -> str:
+        return min(self.languages.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+
+
+@dataclass
+class _Scored:
+    story: _Story
+    score: float
+
+
+class Clusterer:
+    """Online story clustering. Feed articles in ``sort_key`` order with ``add``; read back the token
+    statistics (``df``, ``n_docs``) to persist them for the next incremental run."""
+
+    def __init__(
+        self, params: ClusterParams = DEFAULT_PARAMS, df: dict[str, int] | None = None, n_docs: int = 0
+    ) -> None:
+        self.params = params
+        self.df: dict[str, int] = dict(df or {})
+        self.n_docs = n_docs
+        self._stories: dict[int, _Story] = {}
+        self._postings: dict[str, set[int]] = {}
+        self._deadlines: list[tuple[float, int]] = []
+        self._story_of: dict[str, _Story] = {}
+        self._origin_of: dict[str, str] = {}
+        self._syndication = SyndicationIndex(params)
+        self._next_seq = 0
+        self._last_key: tuple[float, str] | None = None
+
+    # --- public ------------------------------------------------------------------------------------------
+
+    def restore(self, stories: Iterable[StoryMembers]) -> None:
+        """Re-open existing stories (members in processing order) before adding newer articles."""
+        for story in sorted(stories, key=lambda s: s.members[0].sort_key):
+            state: _Story | None = None
+            for article, origin in zip(story.members, story.syndicated_from, strict=True):
+                features = self.features(article)
+                if state is None:
+                    state = self._found(article, story.story_id)
+                self._join(state, article, features, origin)
+
+    def add(self, article: ArticleIn) -> Assignment:
+        """Assign one article (later in ``sort_key`` order than every article added before)."""
+        key = article.sort_key
+        if self._last_key is not None and key < self._last_key:
+            raise ValueError(f"article {article.article_id} is out of order")
+        self._last_key = key
+        ts = key[0]
+        self._expire(ts)
+        features = self.features(article)
+        weights = self._weights(features)
+        story, score, origin, evidence = self._choose(article, features, weights, ts)
+        if story is None:
+            story = self._found(article, story_id_for(article.article_id))
+            score = None
+        self._join(story, article, features, origin)
+        self._count_tokens(features)
+        return Assignment(article.article_id, story.story_id, score, origin, evidence)
+
+    def add_all(self, articles: Iterable[ArticleIn]) -> list[Assignment]:
+        """Assign every article, in processing order."""
+        return [self.add(article) for article in sorted(articles, key=lambda a: a.sort_key)]
+
+    def features(self, article: ArticleIn) -> Features:
+        p = self.params
+        return featurize(article, p.lead_words, p.syndication_chars, p.syndication_min_chars)
+
+    @property
+    def open_stories(self) -> int:
+        return len(self._stories)
+
+    # --- decisions -----------------------------------------------------------------------------------------
+
+    def _choose(
+        self, article: ArticleIn, features: Features, weights: dict[str, float], ts: float
+    ) -> tuple[_Story | None, float | None, str | None, str | None]:
+        """The story to join (None: found one), the score, and the original when this is a copy."""
+        copy = find_original(article, features, self._syndication, self._story_of, self._origin_of)
+        if copy is not None:
+            story = self._story_of.get(copy[0])
+            if story is not None:
+                return story, 1.0, copy[0], copy[1]
+        best = self._best_story(features, weights, ts)
+        origin: str | None = copy[0] if copy is not None else None
+        evidence: str | None = copy[1] if copy is not None else None
+        if best is None or best.score < self.params.join_threshold:
+            return None, None, origin, evidence
+        if origin is None:
+            near = self._syndication.near_duplicate(features, best.story.story_id, article.article_id)
+            if near is not None:
+                origin, evidence = self._origin_of.get(near[0], near[0]), near[1]
+        return best.story, round(best.score, 4), origin, evidence
+
+    def _best_story(self, features: Features, weights: dict[str, float], ts: float) -> _Scored | None:
+        best: _Scored | None = None
+        for story in self._candidates(features, weights):
+            score = self._similarity(story, features, weights, ts)
+            if best is None or score > best.score or (score == best.score and story.seq < best.story.seq):
+                best = _Scored(story, score)
+        return best
+
+    def _candidates(self, features: Features, weights: dict[str, float]) -> list[_Story]:
+        """Open stories sharing the article's most specific tokens, best shared weight first."""
+        p = self.params
+        keys = sorted(features.title_tokens | features.portable, key=lambda t: (-weights[t], t))
+        shared: dict[int, float] = {}
+        used = 0
+        for token in keys:
+            postings = self._postings.get(token)
+            if not postings:
+                continue
+            if len(postings) > p.max_postings and used:
+                continue
+            used += 1
+            for seq in postings:
+                shared[seq] = shared.get(seq, 0.0) + weights[token]
+            if used >= p.block_tokens:
+                break
+        ranked = sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))[: p.max_candidates]
+        return [self._stories[seq] for seq, _ in ranked]
+
+    def _similarity(self, story: _Story, features: Features, weights: dict[str, float], ts: float) -> float:
+        p = self.params
+        score = self._coverage(story, weights, features.title_tokens)
+        if features.lead_tokens:
+            score = max(score, self._coverage(story, weights, weights.keys()))
+        main = story.main_language()
+        if features.language != main and "und" not in (features.language, main):
+            score = max(score, self._cross_language(story, features, weights))
+        fuzzy = max(ratio(features.fuzzy_title, rep) for rep in story.representatives) / 100.0
+        score = (1 - p.fuzzy_weight) * score + p.fuzzy_weight * fuzzy
+        gap = max(0.0, ts - story.last_ts) / (p.open_gap_hours * 3600)
+        return score * (1 - p.time_penalty * min(1.0, gap))
+
+    def _coverage(self, story: _Story, weights: dict[str, float], tokens: Iterable[str]) -> float:
+        """Weighted agreement of article and story: the article's weight found in the story profile and the
+        story core's weight found in the article, blended."""
+        p = self.params
+        full = TITLE_COUNT * story.n
+        counts = story.counts
+        found = total = 0.0
+        for token in tokens:
+            weight = weights[token]
+            total += weight
+            found += weight * counts.get(token, 0) / full
+        article_side = found / total if total else 0.0
+        core_total = core_found = 0.0
+        for token in story.core:
+            weight = weights[token] if token in weights else self._weight(token)
+            share = weight * counts[token] / full
+            core_total += share
+            if token in weights:
+                core_found += share
+        story_side = core_found / core_total if core_total else 0.0
+        return p.article_side * article_side + (1 - p.article_side) * story_side
+
+    def _cross_language(self, story: _Story, features: Features, weights: dict[str, float]) -> float:
+        """Coverage on the tokens that carry across languages; needs a shared entity."""
+        shared_entity = sum(weights[t] for t in features.portable if t[0] == ENTITY and t in story.counts)
+        portable_total = sum(weights[t] for t in features.portable)
+        if not portable_total or shared_entity < self.params.cross_language_min_entity * portable_total:
+            return 0.0
+        return self._coverage(story, weights, sorted(features.portable))
+
+    # --- state ---------------------------------------------------------------------------------------------
+
+    def _weight(self, token: str) -> float:
+        p = self.params
+        df = self.df.get(token, 0)
+        idf = min(math.log((self.n_docs + p.idf_prior_docs + 1) / (df + 1)), p.idf_cap)
+        if not df:
+            idf *= p.novel_weight
+        head = token[0]
+        if head == ENTITY:
+            return idf * p.entity_weight
+        if head == EVENT:
+            return idf * p.event_weight
+        if token.isdigit():
+            return idf * p.number_weight
+        return idf
+
+    def _weights(self, features: Features) -> dict[str, float]:
+        lead = self.params.lead_weight
+        weights = {t: max(self._weight(t), 1e-6) for t in features.title_tokens}
+        for token in features.lead_tokens:
+            weights[token] = max(self._weight(token), 1e-6) * lead
+        return weights
+
+    def _count_tokens(self, features: Features) -> None:
+        df = self.df
+        for token in features.title_tokens | features.lead_tokens:
+            df[token] = df.get(token, 0) + 1
+        self.n_docs += 1
+
+    def _found(self, article: ArticleIn, story_id: str) -> _Story:
+        ts = article.sort_key[0]
+        story = _Story(story_id=story_id, seq=self._next_seq, first_ts=ts, last_ts=ts)
+        self._next_seq += 1
+        self._stories[story.seq] = story
+        return story
+
+    def _join(self, story: _Story, article: ArticleIn, features: Features, origin: str | None) -> None:
+        p = self.params
+        story.n += 1
+        story.last_ts = max(story.last_ts, article.sort_key[0])
+        counts = story.counts
+        for token in features.title_tokens:
+            counts[token] = counts.get(token, 0) + TITLE_COUNT
+        for token in features.lead_tokens:
+            counts[token] = counts.get(token, 0) + LEAD_COUNT
+        threshold = p.core_share * TITLE_COUNT * story.n
+        story.core = tuple(sorted(t for t, c in counts.items() if c >= threshold))
+        story.languages[features.language] = story.languages.get(features.language, 0) + 1
+        reps = story.representatives
+        reps.append(features.fuzzy_title)
+        if len(reps) > p.representatives:
+            del reps[1]  # keep the founder and the latest members
+        for token in features.title_tokens | features.portable:
+            self._postings.setdefault(token, set()).add(story.seq)
+        story.member_ids.append(article.article_id)
+        self._story_of[article.article_id] = story
+        if origin is not None:
+            self._origin_of[article.article_id] = origin
+        self._syndication.add(article, features, story.story_id, origin)
+        heapq.heappush(self._deadlines, (story.deadline(p), story.seq))
+
+    def _expire(self, ts: float) -> None:
+        """Close every story whose window ended before ``ts`` and forget its state."""
+        heap = self._deadlines
+        while heap and heap[0][0] < ts:
+            _, seq = heapq.heappop(heap)
+            story = self._stories.get(seq)
+            if story is None or story.deadline(self.params) >= ts:
+                continue
+            del self._stories[seq]
+            for token in story.counts:
+                postings = self._postings.get(token)
+                if postings is not None:
+                    postings.discard(seq)
+                    if not postings:
+                        del self._postings[token]
+            for article_id in story.member_ids:
+                self._story_of.pop(article_id, None)
+                self._origin_of.pop(article_id, None)
+            self._syndication.forget(story.story_id)
+
+
+def cluster_articles(
+    articles: Iterable[ArticleIn], params: ClusterParams = DEFAULT_PARAMS
+) -> list[Assignment]:
+    """Cluster a whole collection from scratch (the rebuild path, and evaluation)."""
+    return Clusterer(params).add_all(articles)

@@ -1,0 +1,111 @@
+"""Text normalisation and tokenisation for clustering: pure functions, no I/O beyond the bundled word lists.
+
+Every text goes through ``normalize``: Unicode NFKC, case folding, and for Arabic script the usual
+unification (no diacritics or tatweel; alef, yaa and taa marbuta forms unified; Arabic-Indic digits as ASCII).
+``tokens`` then splits into words, drops stop words of English, Arabic, Spanish, French and German, and
+applies a light, language-blind suffix stemmer to Latin words (plural and verb endings) and a clitic stripper
+to Arabic words (و، ب، ل، ال ...), so that "outages" = "outage" and "والأمازون" = "امازون".
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+DATA_DIR = Path(__file__).parent / "data"
+
+# Arabic: harakat, superscript alef, Quranic annotation marks and tatweel are deleted.
+_ARABIC_DELETE = [*range(0x064B, 0x0660), 0x0670, *range(0x06D6, 0x06EE), 0x0640]
+_ARABIC_MAP = {
+    "آ": "ا",
+    "أ": "ا",
+    "إ": "ا",
+    "ٱ": "ا",
+    "ى": "ي",
+    "ی": "ي",  # Persian yeh, common in pasted text
+    "ة": "ه",
+    "ؤ": "و",
+    "ئ": "ي",
+    "ک": "ك",  # Persian kaf
+}
+_DIGITS = {**{0x0660 + i: str(i) for i in range(10)}, **{0x06F0 + i: str(i) for i in range(10)}}
+_TRANSLATE = str.maketrans({**dict.fromkeys(_ARABIC_DELETE), **_ARABIC_MAP, **_DIGITS})
+
+# Letters and digits; apostrophes and dots split words ("amazon's" -> amazon, s; "amazon.com" -> amazon, com).
+_WORD = re.compile(r"[^\W_]+")
+_ARABIC_CHAR = re.compile(r"[\u0600-\u06ff]")
+_LATIN_CHAR = re.compile(r"[a-z]")
+
+# Arabic proclitics, longest first: "وال" (and the), "بال" (with the), "لل" (for the), "ال" (the), ...
+_ARABIC_PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ب", "ل", "ف")
+
+
+def normalize(text: str) -> str:
+    """NFKC, case folding and Arabic unification. Idempotent."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return text.translate(_TRANSLATE)
+
+
+def words(text: str) -> list[str]:
+    """The words of an already normalised text, in order (no stop-word removal)."""
+    return _WORD.findall(text)
+
+
+def is_arabic(word: str) -> bool:
+    return _ARABIC_CHAR.search(word) is not None
+
+
+def is_latin(word: str) -> bool:
+    return _LATIN_CHAR.search(word) is not None
+
+
+def strip_arabic_clitics(word: str) -> str:
+    """The Arabic word without one leading clitic, when at least three letters remain."""
+    for prefix in _ARABIC_PREFIXES:
+        if word.startswith(prefix) and len(word) - len(prefix) >= 3:
+            return word[len(prefix) :]
+    return word
+
+
+def stem(word: str) -> str:
+    """Light stemming: plural and verb endings off a Latin word (then a final "e", so that write, writes,
+    writing and written... at least the first three meet), Arabic clitics off an Arabic word."""
+    if word.isdigit():
+        return word
+    if is_arabic(word):
+        return strip_arabic_clitics(word)
+    size = len(word)
+    if size > 4 and word.endswith("ies"):
+        word = word[:-3] + "y"
+    elif size > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    if len(word) > 5 and word.endswith("ing"):
+        word = word[:-3]
+    elif len(word) > 4 and word.endswith("ed"):
+        word = word[:-2]
+    if len(word) > 3 and word.endswith("e"):
+        word = word[:-1]
+    return word
+
+
+@lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    """Stop words of every supported language (en, ar, es, fr, de), normalised and stemmed like text."""
+    raw = DATA_DIR.joinpath("stopwords.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(raw)
+    out: set[str] = set()
+    for language_words in data.values():
+        for word in language_words:
+            for token in words(normalize(word)):
+                out.add(token)
+                out.add(stem(token))
+    return frozenset(out)
+
+
+def detect_script_language(text: str) -> str | None:
+    """``ar`` when the text is mostly Arabic script, else None (unknown): a fallback when no language is given."""
+    arabic = len(_ARABIC_CHAR.findall(text))
+    return "ar" if arabic * 2 > len(text.replace(" ", "")) else None

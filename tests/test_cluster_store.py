@@ -1,0 +1,185 @@
+"""Stories in a real DuckDB file: migration 2, update_stories, incremental == rebuild, the CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from cluster.store import update_stories
+from scooptrace import db
+
+OUTAGES = Path(__file__).parent / "data" / "cluster_outages.csv"
+SCOOPTRACE = str(Path(sys.executable).parent / "scooptrace")
+NOW = datetime(2025, 10, 8, tzinfo=UTC)
+
+
+def outage_rows() -> list[dict[str, str]]:
+    with open(OUTAGES, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def article_id(url: str) -> str:
+    import hashlib
+
+    return hashlib.sha1(url.encode()).hexdigest()[:16]
+
+
+def insert_articles(conn: duckdb.DuckDBPyConnection, rows: Iterable[dict[str, str]]) -> None:
+    for row in rows:
+        aid = article_id(row["url"])
+        conn.execute(
+            """INSERT INTO article (article_id, url, outlet, title, language, published_at, published_at_source,
+                   first_seen_at, summary, text, canonical_url, page_state, origin, updated_at)
+               VALUES (?, ?, ?, ?, ?, ?, 'page', ?, ?, ?, ?, 'extracted', 'import', ?)""",
+            [
+                aid, row["url"], row["outlet"], row["title"], row["language"],
+                datetime.fromisoformat(row["published_at"]), NOW, row["summary"], row["text"],
+                row.get("canonical_of") or None, NOW,
+            ],
+        )  # fmt: skip
+        conn.execute("INSERT INTO article_url VALUES (?, ?)", [row["url"], aid])
+
+
+def snapshot(conn: duckdb.DuckDBPyConnection) -> tuple[list[tuple], list[tuple]]:
+    stories = conn.execute(
+        "SELECT story_id, headline, first_article_id, first_outlet, first_published_at, last_published_at, "
+        "n_articles, n_outlets, languages FROM stories ORDER BY story_id"
+    ).fetchall()
+    members = conn.execute(
+        "SELECT story_id, article_id, score, is_first_report, syndicated_from_article_id, lag_seconds "
+        "FROM story_timeline ORDER BY article_id"
+    ).fetchall()
+    return stories, members
+
+
+@pytest.fixture
+def conn(tmp_path: Path) -> Iterable[duckdb.DuckDBPyConnection]:
+    with db.writer(tmp_path / "news.duckdb") as w:
+        yield w.conn
+
+
+def test_outage_corpus_becomes_stories(conn: duckdb.DuckDBPyConnection) -> None:
+    rows = outage_rows()
+    insert_articles(conn, rows)
+    summary = update_stories(conn)
+    assert summary.articles_assigned == len(rows)
+    assert summary.mode == "incremental"
+    story_of = dict(conn.execute("SELECT article_id, story_id FROM story_member").fetchall())
+    gold: dict[str, set[str]] = {}
+    for row in rows:
+        gold.setdefault(row["story"], set()).add(story_of[article_id(row["url"])])
+    # The Amazon outage is one story, apart from its confusable neighbours.
+    outage = gold["amazon-checkout-outage-2025-10-06"]
+    assert len(outage) == 1
+    for neighbour in (
+        "amazon-kindle-launch-2025-10-06",
+        "aws-outage-2025-09-29",
+        "microsoft-teams-outage-2025-10-06",
+    ):
+        assert not (gold[neighbour] & outage)
+    (story_id,) = outage
+    story = conn.execute(
+        "SELECT first_outlet, n_articles, languages, first_report_evidence FROM stories WHERE story_id = ?",
+        [story_id],
+    ).fetchone()
+    assert story is not None
+    assert story[0] == "www.geekwire.com"
+    assert story[1] == 17
+    assert story[2] == ["ar", "de", "en", "es", "fr"]
+    assert "www.geekwire.com" in story[3]
+
+
+def test_copies_are_marked_and_never_first(conn: duckdb.DuckDBPyConnection) -> None:
+    rows = outage_rows()
+    insert_articles(conn, rows)
+    update_stories(conn)
+    by_url = {r["url"]: article_id(r["url"]) for r in rows}
+    copies = dict(
+        conn.execute(
+            "SELECT url, syndicated_from_article_id FROM story_timeline WHERE syndicated_from_article_id IS NOT NULL"
+        ).fetchall()
+    )
+    reuters = by_url["https://www.reuters.com/technology/amazon-investigating-checkout-problems"]
+    assert copies["https://finance.yahoo.com/news/amazon-investigating-checkout-problems-210900"] == reuters
+    assert copies["https://www.usnews.com/news/business/articles/amazon-checkout"] == reuters
+    assert (
+        copies["https://www.seattletimes.com/business/amazon/amazon-shoppers-cant-check-out"]
+        == (by_url["https://apnews.com/article/amazon-outage-checkout"])
+    )
+    firsts = conn.execute(
+        "SELECT count(*) FROM story_timeline WHERE is_first_report AND syndicated_from_article_id IS NOT NULL"
+    ).fetchone()
+    assert firsts == (0,)
+    lags = conn.execute("SELECT min(lag_seconds) FROM story_timeline WHERE is_first_report").fetchone()
+    assert lags == (0,)
+
+
+def test_incremental_with_late_arrivals_equals_rebuild(conn: duckdb.DuckDBPyConnection) -> None:
+    rows = outage_rows()
+    # Batches in arrival order, not publication order: the second batch holds articles older than the first.
+    batches = [rows[20:35], rows[0:20], rows[35:]]
+    replayed = 0
+    for batch in batches:
+        insert_articles(conn, batch)
+        replayed += update_stories(conn).articles_replayed
+    assert replayed > 0
+    incremental = snapshot(conn)
+    summary = update_stories(conn, rebuild=True)
+    assert summary.mode == "rebuild"
+    assert summary.articles_assigned == len(rows)
+    assert snapshot(conn) == incremental
+
+
+def test_nothing_new_is_a_no_op(conn: duckdb.DuckDBPyConnection) -> None:
+    insert_articles(conn, outage_rows()[:5])
+    update_stories(conn)
+    before = snapshot(conn)
+    summary = update_stories(conn)
+    assert summary.articles_assigned == 0
+    assert snapshot(conn) == before
+    assert "0 articles assigned" in summary.describe()
+    assert json.dumps(summary.as_dict())
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([SCOOPTRACE, *args], capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_cli_cluster_incremental_then_rebuild(tmp_path: Path) -> None:
+    path = tmp_path / "news.duckdb"
+    rows = outage_rows()
+    for batch in (rows[10:], rows[:10]):
+        with db.writer(path) as w:
+            insert_articles(w.conn, batch)
+        result = cli("cluster", "--db", str(path), "--json")
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["articles_assigned"] == len(batch)
+    reader = duckdb.connect(str(path), read_only=True)
+    incremental = snapshot(reader)
+    reader.close()
+    result = cli("cluster", "--db", str(path), "--rebuild")
+    assert result.returncode == 0, result.stderr
+    assert "cluster rebuild (requested)" in result.stderr
+    reader = duckdb.connect(str(path), read_only=True)
+    assert snapshot(reader) == incremental
+    reader.close()
+
+
+def test_cli_eval_clusters_prints_bcubed_and_pairwise() -> None:
+    result = cli("eval-clusters", str(OUTAGES), "--json")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["items"] == len(outage_rows())
+    assert figures["bcubed"]["precision"] >= 0.9
+    assert figures["bcubed"]["f1"] >= 0.85
+    assert set(figures["pairwise"]) == {"precision", "recall", "f1"}
+    text = cli("eval-clusters", str(OUTAGES))
+    assert "B-cubed" in text.stdout and "pairwise" in text.stdout
