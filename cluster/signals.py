@@ -300,23 +300,44 @@ def service_pattern(name: str, aliases: Sequence[str]) -> re.Pattern[str] | None
     return re.compile(rf"(?<!\w)(?:[وفبلك]{{0,2}}|ال)?(?:{'|'.join(parts)})(?!\w)")
 
 
+@dataclass(frozen=True)
+class ServiceSignals:
+    """A service's spikes and status entries, computed once for every story that names it."""
+
+    service: str
+    pattern: re.Pattern[str] | None
+    onsets: tuple[Onset, ...]
+    statuses: tuple[SignalPoint, ...]
+
+
+def index_signals(
+    signals: Sequence[SignalPoint], services: Mapping[str, Sequence[str]]
+) -> dict[str, ServiceSignals]:
+    """Per service: its name pattern (with the alias table's forms), complaint spikes and status entries."""
+    index = {}
+    for service in sorted({p.service for p in signals}):
+        mine = [p for p in signals if p.service == service]
+        series = [(p.ts, p.value) for p in mine if p.kind == "complaints" and p.value is not None]
+        statuses = tuple(sorted((p for p in mine if p.kind == "status"), key=lambda p: (p.ts, p.text or "")))
+        aliases = services.get(_service_key(service, services), ())
+        index[service] = ServiceSignals(
+            service, service_pattern(service, aliases), tuple(detect_onsets(series, service)), statuses
+        )
+    return index
+
+
 def link_story(
-    story: StoryRef,
-    signals: Sequence[SignalPoint],
-    services: Mapping[str, Sequence[str]],
-    rules: LinkRules = LINK_RULES,
+    story: StoryRef, index: Mapping[str, ServiceSignals], rules: LinkRules = LINK_RULES
 ) -> list[StoryOutage]:
     """For each service the story names and has signals for: the spike onset nearest before the first report,
     the lag to the first report, and the first official statement (or none yet)."""
     text = normalize_text(story.text)
     out = []
-    for service in sorted({p.service for p in signals}):
-        pattern = service_pattern(service, services.get(_service_key(service, services), ()))
-        if pattern is None or not pattern.search(text):
+    for service, signals in sorted(index.items()):
+        if signals.pattern is None or not signals.pattern.search(text):
             continue
-        mine = [p for p in signals if p.service == service]
-        onset = _nearest_onset(story, mine, service, rules)
-        statement = _first_statement(story, mine, onset, rules)
+        onset = _nearest_onset(story, signals.onsets, rules)
+        statement = _first_statement(story, signals.statuses, onset, rules)
         if onset is None and statement is None:
             continue
         out.append(_outage(story, service, onset, statement))
@@ -332,26 +353,22 @@ def _service_key(service: str, services: Mapping[str, Sequence[str]]) -> str:
     return service
 
 
-def _nearest_onset(
-    story: StoryRef, points: Sequence[SignalPoint], service: str, rules: LinkRules
-) -> Onset | None:
-    series = [(p.ts, p.value) for p in points if p.kind == "complaints" and p.value is not None]
+def _nearest_onset(story: StoryRef, onsets: Sequence[Onset], rules: LinkRules) -> Onset | None:
     earliest = story.first_published_at - rules.onset_before_first_report
     latest = story.first_published_at + rules.onset_after_first_report
-    candidates = [o for o in detect_onsets(series, service) if earliest <= o.onset_at <= latest]
+    candidates = [o for o in onsets if earliest <= o.onset_at <= latest]
     return max(candidates, key=lambda o: o.onset_at) if candidates else None
 
 
 def _first_statement(
-    story: StoryRef, points: Sequence[SignalPoint], onset: Onset | None, rules: LinkRules
+    story: StoryRef, statuses: Sequence[SignalPoint], onset: Onset | None, rules: LinkRules
 ) -> SignalPoint | None:
     if onset is not None:
         start = onset.onset_at - rules.statement_before_onset
     else:
         start = story.first_published_at - rules.onset_before_first_report
     end = story.last_published_at + rules.statement_after_last_article
-    statuses = sorted((p for p in points if p.kind == "status" and start <= p.ts <= end), key=lambda p: p.ts)
-    return statuses[0] if statuses else None
+    return next((p for p in statuses if start <= p.ts <= end), None)
 
 
 def _outage(story: StoryRef, service: str, onset: Onset | None, statement: SignalPoint | None) -> StoryOutage:

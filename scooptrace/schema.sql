@@ -150,3 +150,143 @@ FROM story_member m
 JOIN article a ON a.article_id = m.article_id
 JOIN story s ON s.story_id = m.story_id
 LEFT JOIN article fa ON fa.article_id = s.first_article_id;
+
+-- migration 3: first report, citations, signals
+-- Filled by cluster/report_store.py after cluster/store.py has updated the stories (ingest, import, cluster),
+-- and by `scooptrace signals import`. It refines story.first_article_id, first_report_evidence, headline and
+-- story_member.is_first_report with UPDATE (first_report_method 'claims').
+
+-- Who credits whom. One row per citing article, cited outlet, kind and cited article.
+CREATE TABLE citation (
+    citing_article_id VARCHAR NOT NULL,
+    cited_outlet VARCHAR NOT NULL,        -- the outlet's name as the article table spells it where known
+    cited_article_id VARCHAR,             -- link: the stored article the URL points to; mention: that outlet's
+                                          -- earliest article in the citing article's story; else NULL
+    kind VARCHAR NOT NULL,                -- link | mention
+    evidence VARCHAR,                     -- the sentence, or "anchor <href>"
+    says_first BOOLEAN NOT NULL DEFAULT FALSE, -- "first reported by", "أول من أفاد", ... (not a plain "according to")
+    found_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX citation_citing ON citation (citing_article_id);
+
+-- Articles whose text and links have been scanned for citations, with a digest of what was scanned, so an
+-- article whose page is extracted later (or changes) is scanned again.
+CREATE TABLE citation_scan (
+    article_id VARCHAR PRIMARY KEY,
+    content_sha1 VARCHAR NOT NULL,
+    scanned_at TIMESTAMPTZ NOT NULL
+);
+
+-- Outage signals: complaint counts (value) and status-page entries (text). Re-importing a file replaces its rows.
+CREATE TABLE signal (
+    signal_id VARCHAR PRIMARY KEY,        -- sha1 of source, service, kind, ts (and text for status entries)
+    source VARCHAR NOT NULL,              -- the imported file's name, or --source
+    service VARCHAR NOT NULL,
+    ts TIMESTAMPTZ NOT NULL,
+    value DOUBLE,                         -- complaints per interval; NULL for status entries
+    kind VARCHAR NOT NULL,                -- complaints | status
+    text VARCHAR,                         -- status entry title and summary
+    imported_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX signal_service_ts ON signal (service, ts);
+
+-- Per story: how the first report was decided and how coverage spread.
+CREATE TABLE story_report (
+    story_id VARCHAR PRIMARY KEY,
+    first_article_id VARCHAR,
+    first_claim VARCHAR,                  -- page | feed | feed_naive | feed_date_only | first_seen
+    first_uncertain BOOLEAN,              -- a weaker or equal claim lies within the winner's uncertainty
+    seconds_to_5_outlets BIGINT,          -- NULL when fewer outlets covered it
+    seconds_to_10_outlets BIGINT,
+    languages_reached STRUCT(language VARCHAR, first_at TIMESTAMPTZ, lag_seconds BIGINT)[],
+    computed_at TIMESTAMPTZ NOT NULL
+);
+
+-- A story lined up with the outage signals of a service it names.
+CREATE TABLE story_signal (
+    story_id VARCHAR NOT NULL,
+    service VARCHAR NOT NULL,
+    onset_at TIMESTAMPTZ,                 -- where the complaint spike began (not its peak); NULL: no spike
+    peak_at TIMESTAMPTZ,
+    peak_value DOUBLE,
+    first_report_at TIMESTAMPTZ,
+    lag_seconds BIGINT,                   -- first report minus spike onset
+    statement_at TIMESTAMPTZ,             -- first status-page entry; NULL: no official statement yet
+    statement_text VARCHAR,
+    summary VARCHAR,                      -- one sentence for people
+    computed_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (story_id, service)
+);
+
+-- Facts about the stored analysis (e.g. the fingerprint of the outlet alias data the citations were found with).
+CREATE TABLE report_state (
+    key VARCHAR PRIMARY KEY,
+    value VARCHAR
+);
+
+CREATE VIEW citations AS
+SELECT c.citing_article_id, c.cited_outlet, c.cited_article_id, c.kind, c.evidence, c.says_first,
+       a.outlet AS citing_outlet, a.published_at AS citing_published_at, m.story_id
+FROM citation c
+JOIN article a ON a.article_id = c.citing_article_id
+LEFT JOIN story_member m ON m.article_id = c.citing_article_id;
+
+CREATE VIEW signals AS
+SELECT source, service, ts, value, kind, text, imported_at
+FROM signal;
+
+CREATE VIEW story_reports AS
+SELECT r.story_id, r.first_article_id, r.first_claim, r.first_uncertain, r.seconds_to_5_outlets,
+       r.seconds_to_10_outlets, r.languages_reached, r.computed_at
+FROM story_report r;
+
+CREATE VIEW story_outages AS
+SELECT story_id, service, onset_at, peak_at, peak_value, first_report_at, lag_seconds,
+       round(lag_seconds / 60.0, 1) AS lag_minutes, statement_at, statement_text,
+       statement_at IS NOT NULL AS has_official_statement, summary
+FROM story_signal;
+
+-- Per outlet: stories it reported first, how often others credit it, and how far behind it is when following.
+CREATE VIEW outlet_stats AS
+WITH per_story AS (
+    SELECT a.outlet, m.story_id, bool_or(m.is_first_report) AS was_first,
+           min(epoch(a.published_at) - epoch(fa.published_at)) AS lag_seconds
+    FROM story_member m
+    JOIN article a ON a.article_id = m.article_id
+    JOIN story s ON s.story_id = m.story_id
+    LEFT JOIN article fa ON fa.article_id = s.first_article_id
+    WHERE a.outlet IS NOT NULL
+    GROUP BY a.outlet, m.story_id
+), coverage AS (
+    SELECT outlet, count(*) AS stories_covered,
+           count(*) FILTER (WHERE was_first) AS stories_first,
+           median(lag_seconds) FILTER (WHERE NOT was_first) AS median_lag_seconds_following
+    FROM per_story GROUP BY outlet
+), credited AS (
+    SELECT c.cited_outlet AS outlet,
+           count(DISTINCT c.citing_article_id) AS times_credited,
+           count(DISTINCT c.citing_article_id) FILTER (WHERE c.says_first) AS times_credited_first,
+           count(DISTINCT a.outlet) AS credited_by_outlets
+    FROM citation c JOIN article a ON a.article_id = c.citing_article_id
+    WHERE a.outlet IS DISTINCT FROM c.cited_outlet
+    GROUP BY c.cited_outlet
+), crediting AS (
+    SELECT a.outlet, count(DISTINCT c.citing_article_id) AS articles_crediting_others,
+           count(DISTINCT c.cited_outlet) AS outlets_credited
+    FROM citation c JOIN article a ON a.article_id = c.citing_article_id
+    WHERE a.outlet IS DISTINCT FROM c.cited_outlet
+    GROUP BY a.outlet
+)
+SELECT outlet,
+       coalesce(cv.stories_covered, 0) AS stories_covered,
+       coalesce(cv.stories_first, 0) AS stories_first,
+       coalesce(cr.times_credited, 0) AS times_credited,
+       coalesce(cr.times_credited_first, 0) AS times_credited_first,
+       coalesce(cr.credited_by_outlets, 0) AS credited_by_outlets,
+       CAST(round(cv.median_lag_seconds_following) AS BIGINT) AS median_lag_seconds_following,
+       round(cv.median_lag_seconds_following / 60.0, 1) AS median_lag_minutes_following,
+       coalesce(cg.articles_crediting_others, 0) AS articles_crediting_others,
+       coalesce(cg.outlets_credited, 0) AS outlets_credited
+FROM coverage cv
+FULL OUTER JOIN credited cr USING (outlet)
+LEFT JOIN crediting cg USING (outlet);

@@ -87,10 +87,15 @@ def test_labelled_set_covers_every_language_with_near_misses() -> None:
         ("Laut Amazon ist alles in Ordnung.", []),
         ("GEEKWIRE REPORTED THE OUTAGE FIRST.", [("GeekWire", False)]),
         ("They were on the verge of a deal, according to analysts.", []),
-        ("According to Amazon, which told GeekWire it was investigating, the site is back.", [("GeekWire", False)]),
+        (
+            "According to Amazon, which told GeekWire it was investigating, the site is back.",
+            [("GeekWire", False)],
+        ),
     ],
 )
-def test_mentions_in_sentence(sentence: str, expected: list[tuple[str, bool]], directory: OutletDirectory) -> None:
+def test_mentions_in_sentence(
+    sentence: str, expected: list[tuple[str, bool]], directory: OutletDirectory
+) -> None:
     assert mentions_in_sentence(sentence, directory) == expected
 
 
@@ -104,7 +109,9 @@ def test_self_citation_is_not_a_citation(directory: OutletDirectory) -> None:
     by_name = SourceArticle("a", "GeekWire", "https://www.geekwire.com/x", "According to GeekWire, it broke.")
     assert mention_citations(by_name, directory) == []
     # The database may spell the outlet differently; its host still tells it is the same outlet.
-    by_host = SourceArticle("b", "GeekWire Seattle", "https://www.geekwire.com/y", "GeekWire first reported it.")
+    by_host = SourceArticle(
+        "b", "GeekWire Seattle", "https://www.geekwire.com/y", "GeekWire first reported it."
+    )
     assert mention_citations(by_host, directory) == []
 
 
@@ -130,7 +137,9 @@ def test_link_citations(directory: OutletDirectory) -> None:
         "The Verge",
         "https://www.theverge.com/a",
         links=(
-            Link("https://www.geekwire.com/2026/amazon-outage/?utm_source=twitter#comments", "first reported"),
+            Link(
+                "https://www.geekwire.com/2026/amazon-outage/?utm_source=twitter#comments", "first reported"
+            ),
             Link("https://www.reuters.com/technology/amazon-down/", "Reuters"),
             Link("https://www.theverge.com/other-story", "our earlier story"),
             Link("https://www.amazon.com/", "Amazon"),
@@ -150,7 +159,9 @@ def test_link_citations(directory: OutletDirectory) -> None:
 
 
 def test_link_to_own_outlet_elsewhere_is_not_a_citation(directory: OutletDirectory) -> None:
-    article = SourceArticle("b1", "BBC", "https://www.bbc.com/news/1", links=(Link("https://www.bbc.co.uk/news/2"),))
+    article = SourceArticle(
+        "b1", "BBC", "https://www.bbc.com/news/1", links=(Link("https://www.bbc.co.uk/news/2"),)
+    )
     assert link_citations(article, directory, {}, normalize_url) == []
 
 

@@ -14,6 +14,7 @@ from cluster.signals import (
     SignalPoint,
     StoryRef,
     detect_onsets,
+    index_signals,
     link_story,
     parse_counts_csv,
     parse_status_feed,
@@ -144,7 +145,7 @@ def _amazon_signals() -> list[SignalPoint]:
 
 def test_story_linked_to_spike_lag_and_statement() -> None:
     story = StoryRef("s1", "Amazon.com checkout down for thousands", minutes(158), minutes(300), "GeekWire")
-    [outage] = link_story(story, _amazon_signals(), load_services())
+    [outage] = link_story(story, index_signals(_amazon_signals(), load_services()))
     assert outage.service == "Amazon"
     assert outage.onset_at is not None and outage.lag_seconds is not None
     assert 35 * 60 <= outage.lag_seconds <= 36 * 60
@@ -155,20 +156,20 @@ def test_story_linked_to_spike_lag_and_statement() -> None:
 def test_arabic_story_linked_and_no_statement_yet() -> None:
     signals = [p for p in _amazon_signals() if p.kind == "complaints"]
     story = StoryRef("s2", "عطل في موقع أمازون يمنع المتسوقين من الدفع", minutes(158), minutes(200))
-    [outage] = link_story(story, signals, load_services())
+    [outage] = link_story(story, index_signals(signals, load_services()))
     assert outage.statement_at is None
     assert outage.summary.endswith("no official statement yet")
 
 
 def test_no_link_for_other_services_or_distant_times() -> None:
     services = load_services()
+    index = index_signals(_amazon_signals(), services)
     teams = StoryRef("s3", "Microsoft Teams outage", minutes(158), minutes(200))
-    assert link_story(teams, _amazon_signals(), services) == []
+    assert link_story(teams, index) == []
     weeks_later = StoryRef("s4", "Amazon Kindle launch", minutes(60 * 24 * 14), minutes(60 * 24 * 14))
-    assert link_story(weeks_later, _amazon_signals(), services) == []
+    assert link_story(weeks_later, index) == []
     # "AWS" in capitals is the service; "laws" is not.
     aws = [SignalPoint("a", "AWS", minutes(0), None, "status", "Elevated errors in us-east-1")]
-    assert link_story(StoryRef("s5", "New laws for shops", minutes(10), minutes(20)), aws, services) == []
-    assert (
-        len(link_story(StoryRef("s6", "AWS outage hits shops", minutes(10), minutes(20)), aws, services)) == 1
-    )
+    aws_index = index_signals(aws, services)
+    assert link_story(StoryRef("s5", "New laws for shops", minutes(10), minutes(20)), aws_index) == []
+    assert len(link_story(StoryRef("s6", "AWS outage hits shops", minutes(10), minutes(20)), aws_index)) == 1
