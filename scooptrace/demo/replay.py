@@ -7,10 +7,12 @@ exercises the same code paths as production: conditional GET, robots.txt, extrac
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -235,6 +237,7 @@ def report(paths: DemoPaths, app_port: int, echo: Echo) -> None:
 
 def build_demo(world: World, paths: DemoPaths, echo: Echo, world_port: int = 0) -> None:
     """Build the demo database from nothing: serve the world, ingest round by round, import signals."""
+    paths.stamp.unlink(missing_ok=True)  # an interrupted build must never look complete
     remove_database(paths.db)
     clock = DemoClock(world.rounds[0])
     with running(bind_world_server(world, clock, world_port, echo)) as server:
@@ -263,14 +266,32 @@ def serve_app(world: World, paths: DemoPaths, app_port: int, world_port: int, ec
     clock = DemoClock(world.rounds[-1])
     with running(bind_world_server(world, clock, world_port, lambda _: None)) as server:
         echo(
-            f"6. the app: http://localhost:{app_port}/ (news world still served at {server.base_url}/; Ctrl-C stops)"
+            f"6. the app: http://localhost:{app_port}/ (news world at {server.base_url}/; Ctrl-C stops both)"
         )
         command = [sys.executable, "-c", "from scooptrace.cli import main; main()"]
         command += ["app", "--port", str(app_port), "--db", str(paths.db)]
-        try:
-            return subprocess.run(command, check=False).returncode
-        except KeyboardInterrupt:
-            return 0
+        return run_foreground(command)
+
+
+def run_foreground(command: list[str]) -> int:
+    """Run a long-lived child (the app and its Streamlit server) in its own process group, and stop the
+    whole group on Ctrl-C or SIGTERM so no server outlives the demo."""
+    child = subprocess.Popen(command, start_new_session=True)
+
+    def stop(*_: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGTERM)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        stop()
+        child.wait(timeout=15)
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        stop()
 
 
 def run_demo(
