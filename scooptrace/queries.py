@@ -30,6 +30,8 @@ PUBLIC_VIEWS = (
     "signals",
     "outlet_stats",
 )
+# Views the first-report stage adds beside the public ones; used when present.
+EXTRA_VIEWS = ("story_outages",)
 DEFAULT_DB = "scooptrace.duckdb"
 
 # How far around a story's coverage the outage signals are shown: complaints usually start before the first
@@ -91,7 +93,7 @@ def db_status(db_path: Path) -> DbStatus:
         rows = conn.execute(
             "SELECT table_name, list(column_name ORDER BY ordinal_position) FROM information_schema.columns "
             "WHERE table_schema = 'main' AND list_contains(?, table_name) GROUP BY table_name",
-            [list(PUBLIC_VIEWS)],
+            [[*PUBLIC_VIEWS, *EXTRA_VIEWS]],
         ).fetchall()
         columns = {name: tuple(cols) for name, cols in rows}
         count = conn.execute("SELECT count(*) FROM articles").fetchone() if "articles" in columns else None
@@ -226,6 +228,27 @@ def story_signals(
         WHERE ts BETWEEN ? AND ? {service_clause}
         ORDER BY ts, source"""
     return _fetch_df(db_path, sql, params)
+
+
+def story_outage(db_path: Path, story_id: str) -> dict[str, Any] | None:
+    """The story lined up with its service's outage (onset, lag, first statement), from ``story_outages``:
+    the one with a spike onset first, then the earliest onset."""
+    frame = _fetch_df(
+        db_path,
+        """SELECT service, onset_at, lag_seconds, statement_at, statement_text, summary FROM story_outages
+           WHERE story_id = ? ORDER BY onset_at IS NULL, onset_at, service LIMIT 1""",
+        [story_id],
+    )
+    if frame.empty:
+        return None
+    return {key: None if _is_missing(value) else value for key, value in frame.iloc[0].to_dict().items()}
+
+
+def _is_missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def outlet_stats(db_path: Path) -> pd.DataFrame:

@@ -9,6 +9,14 @@ database the real way, through ``scooptrace import`` (which ends with the story 
 from __future__ import annotations
 
 import csv
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +25,7 @@ import duckdb
 
 from scooptrace.db import ensure_published, writer
 
+SCOOPTRACE = str(Path(sys.executable).parent / "scooptrace")
 Conn = duckdb.DuckDBPyConnection
 Row = tuple[Any, ...]
 T0 = datetime(2026, 10, 6, 20, 0, tzinfo=UTC)  # 16:00 in New York: complaints start rising
@@ -94,6 +103,11 @@ TEAMS_ARTICLES = [
         "https://www.theregister.com/teams-outage",
     ),
     ("b2", "heise online", "Microsoft Teams gestört", "de", -40, "feed", None, "https://www.heise.de/teams"),
+]
+EVIL = "s-evil"
+EVIL_ARTICLES = [
+    ("e1", "Evil Daily", HOSTILE_TITLE, "en", -180, "feed", None, "https://evil.example/first"),
+    ("e2", "Evil Weekly", "Follow-up: " + HOSTILE_TITLE, "en", -170, "feed", None, "data:text/html,<b>x</b>"),
 ]
 CITATIONS = [
     ("a2", "GeekWire", "a1", "link", "https://www.geekwire.com/2026/amazon-checkout-outage/"),
@@ -190,6 +204,7 @@ def build_story_db(path: Path) -> Path:
             TEAMS_ARTICLES,
             "The Register at 19:00 UTC (page metadata).",
         )
+        add_story(w.conn, EVIL, HOSTILE_TITLE, EVIL_ARTICLES, "Evil Daily first; <b>$1</b> and $2 **bold**")
         for citing, outlet, cited, kind, evidence in CITATIONS:
             w.conn.execute(
                 "INSERT INTO citations VALUES (?, ?, ?, ?, ?)", [citing, outlet, cited, kind, evidence]
@@ -239,19 +254,55 @@ def add_story(conn: Conn, story_id: str, headline: str, articles: list[Row], evi
 
 def add_signals(conn: Conn) -> None:
     """Complaints per minute: noise around 12, a rise from 16:02 New York time, a peak near 17:10."""
-    for minute in range(-90, 240, 2):
-        noise = (minute * 7919) % 7 - 3
-        rise = (
-            0
-            if minute < 2
-            else min(900, 14 * (minute - 1))
-            if minute < 70
-            else max(40, 900 - 5 * (minute - 70))
-        )
+    for minute, value in complaint_counts():
         conn.execute(
             "INSERT INTO signals VALUES ('downdetector', 'Amazon', ?, ?, 'complaints', NULL)",
-            [T0 + timedelta(minutes=minute), float(12 + noise + rise)],
+            [T0 + timedelta(minutes=minute), value],
         )
+
+
+def complaint_counts() -> list[tuple[int, float]]:
+    counts = []
+    for minute in range(-90, 240, 2):
+        noise = (minute * 7919) % 7 - 3
+        if minute < 2:
+            rise = 0
+        elif minute < 70:
+            rise = min(900, 14 * (minute - 1))
+        else:
+            rise = max(40, 900 - 5 * (minute - 70))
+        counts.append((minute, float(12 + noise + rise)))
+    return counts
+
+
+def write_signals_csv(path: Path) -> Path:
+    """The complaint series of ``add_signals`` as ``ts,count,service``, plus nothing official."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle)
+        out.writerow(["ts", "count", "service"])
+        for minute, value in complaint_counts():
+            out.writerow([(T0 + timedelta(minutes=minute)).isoformat(), int(value), "Amazon"])
+    return path
+
+
+def build_pipeline_db(folder: Path) -> Path:
+    """The Amazon, Teams and hostile coverage loaded the real way: ``scooptrace import`` (which updates the
+    stories and first reports) and ``scooptrace signals import``."""
+    db = folder / "pipeline.duckdb"
+    for args in (
+        ["import", str(write_import_csv(folder / "coverage.csv"))],
+        ["signals", "import", str(write_signals_csv(folder / "complaints.csv"))],
+    ):
+        result = run_cli(*args, "--db", str(db))
+        assert result.returncode == 0, result.stderr
+    return db
+
+
+def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCOOPTRACE_")}
+    return subprocess.run(
+        [SCOOPTRACE, *args], capture_output=True, text=True, timeout=timeout, env=env, check=False
+    )
 
 
 def write_import_csv(path: Path) -> Path:
@@ -265,3 +316,45 @@ def write_import_csv(path: Path) -> Path:
             stamp = (T0 + timedelta(minutes=minutes)).isoformat()
             out.writerow([url, title, outlet, stamp, language, title])
     return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def get(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.status, response.read().decode("utf-8", "replace")
+
+
+@contextmanager
+def serving(db: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """``scooptrace app`` running until the block ends; waits for Streamlit's health check."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCOOPTRACE_")}
+    command = [SCOOPTRACE, "app", "--db", str(db), "--port", str(port), "--address", "127.0.0.1"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if get(f"http://127.0.0.1:{port}/_stcore/health")[1] == "ok":
+                    break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                output = process.stdout.read().decode() if process.stdout else ""
+                raise AssertionError(f"app did not start: {output}")
+            time.sleep(0.3)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout:
+            process.stdout.close()

@@ -5,19 +5,14 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from tests.app_fixtures import AMAZON, ARABIC_TITLE, build_story_db
+from tests.app_fixtures import AMAZON, ARABIC_TITLE, build_story_db, free_port, get, serving
 
 SCOOPTRACE = str(Path(sys.executable).parent / "scooptrace")
 
@@ -59,48 +54,6 @@ def test_export_problems_are_usage_errors(story_db: Path, tmp_path: Path) -> Non
     assert missing.returncode == 2 and b"no database" in missing.stderr
     bad_format = run("export", "--db", str(story_db), "--story", AMAZON, "--format", "xlsx")
     assert bad_format.returncode == 2
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def get(url: str) -> tuple[int, str]:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return response.status, response.read().decode("utf-8", "replace")
-
-
-@contextmanager
-def serving(db: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    """``scooptrace app`` running until the block ends; waits for Streamlit's health check."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SCOOPTRACE_")}
-    command = [SCOOPTRACE, "app", "--db", str(db), "--port", str(port), "--address", "127.0.0.1"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if get(f"http://127.0.0.1:{port}/_stcore/health")[1] == "ok":
-                    break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read().decode() if process.stdout else ""
-                raise AssertionError(f"app did not start: {output}")
-            time.sleep(0.3)
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout:
-            process.stdout.close()
 
 
 def test_app_command_serves_the_story_link(story_db: Path) -> None:

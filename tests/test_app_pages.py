@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from tests.app_fixtures import (
     AMAZON,
     ARABIC_TITLE,
+    EVIL,
     HOSTILE_TITLE,
     build_empty_db,
     build_feeds_db,
@@ -80,7 +81,8 @@ def test_feeds_page_failing_first_and_filters(monkeypatch: pytest.MonkeyPatch, t
 def test_stories_page_lists_newest_first(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     at = open_app(monkeypatch, build_story_db(tmp_path / "s.duckdb"))
     frame = at.dataframe[0].value
-    assert frame["first_outlet"].tolist() == ["GeekWire", "The Register"]
+    assert frame["first_outlet"].tolist() == ["GeekWire", "The Register", "Evil Daily"]
+    assert frame["headline"].tolist()[2] == HOSTILE_TITLE
     assert frame["open"].tolist()[0] == f"story?id={AMAZON}"
     assert frame["spread"].tolist()[0] == "2 h 12 min"
     assert sorted(frame["languages"].tolist()[0]) == ["ar", "en", "es"]
@@ -204,7 +206,7 @@ def test_story_unknown_id_and_picker(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert "Story not found" in texts(at)
     at = open_app(monkeypatch, db, "story")
     picker = at.selectbox[0]
-    assert AMAZON in picker.options or len(picker.options) == 3
+    assert len(picker.options) == 4 and "Amazon.com checkout outage leaves shoppers stuck" in picker.options
     picker.set_value(AMAZON).run()
     assert at.query_params["id"] == AMAZON
     assert {m.label: m.value for m in at.metric}["First report"] == "GeekWire"
@@ -213,7 +215,7 @@ def test_story_unknown_id_and_picker(monkeypatch: pytest.MonkeyPatch, tmp_path: 
 def test_outlets_page(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     at = open_app(monkeypatch, build_story_db(tmp_path / "s.duckdb"), "outlets")
     frame = at.dataframe[0].value
-    assert frame["outlet"].tolist()[:2] == ["GeekWire", "The Register"]
+    assert frame["outlet"].tolist()[:3] == ["Evil Daily", "GeekWire", "The Register"]  # 1 first each, by name
     assert frame.loc[frame["outlet"] == "GeekWire", "stories_first"].item() == 1
     assert charts(at), "leaderboard chart"
     at.text_input[0].input("tech").run()
@@ -248,3 +250,12 @@ def test_sql_page_refuses_escapes(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     at = open_app(monkeypatch, build_story_db(tmp_path / "s.duckdb"), "sql")
     run_sql(at, sql)
     assert at.error and not at.dataframe
+
+
+def test_hostile_headline_is_text(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    at = open_app(monkeypatch, build_story_db(tmp_path / "s.duckdb"), "story", id=EVIL)
+    title = at.title[0].value
+    assert "\\<script\\>" in title and "\\$5bn" in title and "\\[click\\]\\(javascript\\:" in title
+    assert at.info[0].value == r"Evil Daily first\; \<b\>\$1\<\/b\> and \$2 \*\*bold\*\*"
+    table = at.dataframe[0].value
+    assert table["link"].tolist()[0] == "https://evil.example/first" and pd.isna(table["link"].tolist()[1])

@@ -127,8 +127,8 @@ def test_sandbox_and_app_readers_coexist(story_db: Path) -> None:
     """DuckDB refuses two configurations on one file per process; the sandbox's own instance avoids that."""
     plain = read_connection(story_db)
     try:
-        assert run_query(story_db, "SELECT count(*) AS n FROM stories").frame["n"].item() == 2
-        assert plain.execute("SELECT count(*) FROM stories").fetchone() == (2,)
+        assert run_query(story_db, "SELECT count(*) AS n FROM stories").frame["n"].item() == 3
+        assert plain.execute("SELECT count(*) FROM stories").fetchone() == (3,)
     finally:
         plain.close()
 

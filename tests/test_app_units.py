@@ -108,7 +108,7 @@ def test_queries_on_story_db(tmp_path: Path) -> None:
     db = build_story_db(tmp_path / "s.duckdb")
     state = queries.db_status(db)
     assert state.has("stories", "story_timeline", "citations", "signals", "articles", "feed_status")
-    assert state.n_articles == 23
+    assert state.n_articles == 25
     flt = queries.StoryFilter(languages=("de",))
     assert queries.stories(db, flt)["story_id"].tolist() == ["s-teams"]
     timeline = queries.story_timeline(db, AMAZON)

@@ -49,7 +49,8 @@ def detect_onset(series: pd.DataFrame) -> pd.Timestamp | None:
 
 
 def markers_for(info: dict[str, Any], signals: pd.DataFrame) -> list[Marker]:
-    """The onset rule and official-statement rules for a story."""
+    """The onset rule and official-statement rules for a story. ``info`` is the story's row, merged with its
+    ``story_outages`` row where the first-report stage linked one."""
     markers: list[Marker] = []
     onset = _first_value(info, ONSET_COLUMNS)
     if onset is None:
@@ -59,7 +60,8 @@ def markers_for(info: dict[str, Any], signals: pd.DataFrame) -> list[Marker]:
     statement = _first_value(info, STATEMENT_COLUMNS)
     statuses = signals[signals["kind"] == "status"] if not signals.empty else signals
     if statement is not None:
-        markers.append(Marker(pd.Timestamp(statement), "official statement", "statement"))
+        label = str(info.get("statement_text") or "official statement").strip()
+        markers.append(Marker(pd.Timestamp(statement), label, "statement"))
     elif not statuses.empty:
         for row in statuses.head(3).itertuples():
             label = str(row.text or "status update").strip()

@@ -15,7 +15,6 @@ from scooptrace.pages._text import (
     bidi_isolate,
     escape_markdown,
     format_duration,
-    format_lag,
     format_time,
     safe_url,
 )
@@ -60,6 +59,13 @@ def show_story(state: queries.DbStatus, info: dict[str, Any], timeline: pd.DataF
         if state.has("citations")
         else pd.DataFrame()
     )
+    outage = (
+        _common.cached(queries.story_outage)(state.path, info["story_id"])
+        if state.has("story_outages")
+        else None
+    )
+    if outage is not None:
+        info = {**info, **outage}
     signals = (
         _common.cached(queries.story_signals)(
             state.path, info["first_published_at"], info["last_published_at"], info.get("service")
@@ -104,9 +110,11 @@ def key_figures(
     facts = []
     if onset is not None and first_at is not None:
         lag = (pd.Timestamp(first_at) - pd.Timestamp(onset.at)).total_seconds()
+        service = f"{info['service']} complaints" if info.get("service") else "Complaints"
+        relation = "after" if lag >= 0 else "before"
         facts.append(
-            f"Complaints started rising at {format_time(onset.at, zone_name)}; "
-            f"first headline {format_lag(lag)} after."
+            f"{service} started rising at {format_time(onset.at, zone_name)}; "
+            f"the first headline came {format_duration(abs(lag))} {relation}."
         )
     if statement is not None:
         facts.append(f"First official statement at {format_time(statement.at, zone_name)}: {statement.label}")
