@@ -18,7 +18,7 @@ import click
 import duckdb
 
 from ingest import store
-from ingest.extract import PageResult, extract_page
+from ingest.extract import PageResult, extract_page, warm_up
 from ingest.feeds import load_feeds_file
 from ingest.fetch import Fetcher, Response
 from ingest.parse import parse_feed
@@ -103,9 +103,18 @@ async def crawl(settings: Settings, writer: db.Writer, summary: IngestSummary, p
     async with Fetcher(settings.fetch) as fetcher:
         feeds, summary.feeds_waiting = store.due_feeds(writer.conn, db.utcnow())
         summary.feeds_total = len(feeds) + summary.feeds_waiting
-        await fetch_feeds(fetcher, settings, writer, feeds, summary)
-        pages = store.pending_pages(writer.conn)
         with ProcessPoolExecutor(max_workers=settings.worker_count()) as pool:
+            loop = asyncio.get_running_loop()
+
+            def warm_workers() -> None:
+                # Workers import the extractor (about a second) while the other feeds are fetched.
+                for _ in range(settings.worker_count()):
+                    loop.run_in_executor(pool, warm_up)
+
+            if store.pending_pages(writer.conn):
+                warm_workers()
+            await fetch_feeds(fetcher, settings, writer, feeds, summary, on_first_new=warm_workers)
+            pages = store.pending_pages(writer.conn)
             await fetch_pages(fetcher, pool, settings, writer, pages, summary, progress)
 
 
@@ -115,6 +124,7 @@ async def fetch_feeds(
     writer: db.Writer,
     feeds: list[store.FeedState],
     summary: IngestSummary,
+    on_first_new: Callable[[], None] | None = None,
 ) -> None:
     tasks = [asyncio.create_task(fetch_one_feed(fetcher, settings.fetch, feed)) for feed in feeds]
     in_batch = 0
@@ -123,6 +133,9 @@ async def fetch_feeds(
         feed, update, entries, elapsed_ms = await task
         store.record_feed(writer.conn, update)
         new = store.add_entries(writer.conn, feed, entries, db.utcnow()) if entries else 0
+        if new and on_first_new is not None:
+            on_first_new()
+            on_first_new = None
         count_feed(summary, update, new)
         log.info(
             "feed=%s status=%s new=%d ms=%d%s",
@@ -242,16 +255,12 @@ async def fetch_pages(
     queue: asyncio.Queue[store.PendingPage] = asyncio.Queue()
     for page in pages:
         queue.put_nowait(page)
-    batch: list[tuple[store.PendingPage, PageResult | None, str, str, int]] = []
+    batch: list[store.PageOutcome] = []
     bar = click.progressbar(length=len(pages), label="pages", file=None) if progress and pages else None
 
     def flush() -> None:
         writer.conn.execute("BEGIN")
-        for page, result, state, error, status in batch:
-            if result is None:
-                store.record_page_failure(writer.conn, page, state, error, db.utcnow())
-            else:
-                store.record_page(writer.conn, page, result, status, db.utcnow())
+        store.record_pages(writer.conn, batch, db.utcnow())
         writer.conn.execute("COMMIT")
         batch.clear()
         writer.maybe_publish(settings.publish_every_seconds)
@@ -261,7 +270,7 @@ async def fetch_pages(
         while not queue.empty():
             page = queue.get_nowait()
             outcome = await fetch_one_page(fetcher, pool, loop, page)
-            count_page(summary, outcome[2])
+            count_page(summary, outcome.state)
             batch.append(outcome)
             if bar is not None:
                 bar.update(1)
@@ -287,16 +296,16 @@ def count_page(summary: IngestSummary, state: str) -> None:
 
 async def fetch_one_page(
     fetcher: Fetcher, pool: ProcessPoolExecutor, loop: asyncio.AbstractEventLoop, page: store.PendingPage
-) -> tuple[store.PendingPage, PageResult | None, str, str, int]:
+) -> store.PageOutcome:
     started = time.monotonic()
-    outcome = await _page_outcome(fetcher, pool, loop, page)
+    outcome = store.PageOutcome(*await _page_outcome(fetcher, pool, loop, page))
     log.info(
         "page=%s state=%s status=%s ms=%d%s",
         page.url,
-        outcome[2],
-        outcome[4] or "-",
+        outcome.state,
+        outcome.status or "-",
         int((time.monotonic() - started) * 1000),
-        f" error={outcome[3]!r}" if outcome[3] else "",
+        f" error={outcome.error!r}" if outcome.error else "",
     )
     return outcome
 

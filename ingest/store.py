@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
+import pyarrow as pa
 
 from ingest.dates import parse_claim, reconcile
 from ingest.extract import PageResult
@@ -127,40 +128,49 @@ def record_feed(conn: duckdb.DuckDBPyConnection, update: FeedUpdate) -> None:
     )
 
 
+def known_urls(conn: duckdb.DuckDBPyConnection, urls: list[str]) -> set[str]:
+    """Which of ``urls`` are already stored, in one query."""
+    if not urls:
+        return set()
+    found = conn.execute("SELECT url FROM article_url WHERE list_contains(?, url)", [urls]).fetchall()
+    return {row[0] for row in found}
+
+
 def add_entries(
     conn: duckdb.DuckDBPyConnection, feed: FeedState, entries: Iterable[FeedEntry], now: datetime
 ) -> int:
     """Store entries not seen before (under any of their URLs); returns how many articles are new."""
-    new = 0
+    fresh: dict[str, FeedEntry] = {}
     for entry in entries:
-        url = normalize_url(entry.link)
-        if conn.execute("SELECT 1 FROM article_url WHERE url = ?", [url]).fetchone():
-            continue
-        article_id = stable_id(url)
+        fresh.setdefault(normalize_url(entry.link), entry)
+    for url in known_urls(conn, list(fresh)):
+        del fresh[url]
+    if not fresh:
+        return 0
+    columns: dict[str, list[object]] = {name: [] for name in NEW_ARTICLE_COLUMNS}
+    for url, entry in fresh.items():
         when = reconcile(None, parse_claim(entry.published_raw, "feed"), now)
+        values = (stable_id(url), url, feed.outlet, feed.feed_id, entry.title, feed.language, when.published_at,
+                  when.source, entry.published_raw, now, entry.summary, now)  # fmt: skip
+        for name, value in zip(NEW_ARTICLE_COLUMNS, values, strict=True):
+            columns[name].append(value)
+    new_rows = pa.table(columns)
+    conn.register("new_rows", new_rows)
+    try:
         conn.execute(
-            """INSERT INTO article (article_id, url, outlet, feed_id, title, language, published_at,
-                   published_at_source, feed_published_raw, first_seen_at, summary, page_state, origin, updated_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 'feed', ?)
-               ON CONFLICT DO NOTHING""",
-            [
-                article_id,
-                url,
-                feed.outlet,
-                feed.feed_id,
-                entry.title,
-                feed.language,
-                when.published_at,
-                when.source,
-                entry.published_raw,
-                now,
-                entry.summary,
-                now,
-            ],
+            f"""INSERT INTO article ({", ".join(NEW_ARTICLE_COLUMNS)}, page_state, origin)
+                SELECT *, 'pending', 'feed' FROM new_rows ON CONFLICT DO NOTHING"""
         )
-        conn.execute("INSERT INTO article_url VALUES (?, ?) ON CONFLICT DO NOTHING", [url, article_id])
-        new += 1
-    return new
+        conn.execute("INSERT INTO article_url SELECT url, article_id FROM new_rows ON CONFLICT DO NOTHING")
+    finally:
+        conn.unregister("new_rows")
+    return len(fresh)
+
+
+NEW_ARTICLE_COLUMNS = (
+    "article_id", "url", "outlet", "feed_id", "title", "language", "published_at", "published_at_source",
+    "feed_published_raw", "first_seen_at", "summary", "updated_at",
+)  # fmt: skip
 
 
 def pending_pages(conn: duckdb.DuckDBPyConnection) -> list[PendingPage]:
@@ -181,55 +191,112 @@ def record_page_failure(
     )
 
 
-def record_page(
-    conn: duckdb.DuckDBPyConnection, page: PendingPage, result: PageResult, status: int, now: datetime
-) -> str:
-    """Store an extracted page; returns the article_id it ended up under (a canonical duplicate merges)."""
-    article_id = page.article_id
-    url = page.url
-    if result.canonical_url and same_site(result.canonical_url, page.url):
-        canonical = normalize_url(result.canonical_url)
-        owner = conn.execute("SELECT article_id FROM article_url WHERE url = ?", [canonical]).fetchone()
-        if owner and owner[0] != article_id:
-            merge_into(conn, article_id, owner[0])
-            return str(owner[0])
-        conn.execute("INSERT INTO article_url VALUES (?, ?) ON CONFLICT DO NOTHING", [canonical, article_id])
-        url = canonical
-    when = reconcile(
-        parse_claim(result.date_raw, "page"), parse_claim(page.feed_published_raw, "feed"), page.first_seen_at
-    )
-    conn.execute(
-        """UPDATE article SET url = ?, title = coalesce(title, ?), text = ?, author = ?, site_name = ?,
-               language = coalesce(?, language), canonical_url = ?, page_published_raw = ?,
-               published_at = ?, published_at_source = ?, page_state = 'extracted', page_error = NULL,
-               updated_at = ?
-           WHERE article_id = ?""",
-        [
-            url,
-            result.title,
-            result.text,
-            result.author,
-            result.site_name,
-            result.language,
-            result.canonical_url,
-            result.date_raw,
-            when.published_at,
-            when.source,
-            now,
-            article_id,
-        ],
-    )
-    conn.execute("DELETE FROM article_link WHERE article_id = ?", [article_id])
-    if result.links:
-        conn.executemany(
-            "INSERT INTO article_link VALUES (?, ?, ?, ?)",
-            [(article_id, i, href, anchor) for i, (href, anchor) in enumerate(result.links)],
+@dataclass(frozen=True)
+class PageOutcome:
+    """What happened to one pending page: extracted (``result``) or not (``state`` and ``error``)."""
+
+    page: PendingPage
+    result: PageResult | None
+    state: str  # extracted | failed | robots
+    error: str
+    status: int
+
+
+def record_pages(conn: duckdb.DuckDBPyConnection, outcomes: list[PageOutcome], now: datetime) -> None:
+    """Store a batch of page outcomes with a few set-based statements (one transaction by the caller)."""
+    extracted = [o for o in outcomes if o.result is not None]
+    for outcome in outcomes:
+        if outcome.result is None:
+            record_page_failure(conn, outcome.page, outcome.state, outcome.error, now)
+    kept = resolve_canonicals(conn, extracted)
+    if not kept:
+        return
+    updates: dict[str, list[object]] = {name: [] for name in PAGE_UPDATE_COLUMNS}
+    links: dict[str, list[object]] = {"article_id": [], "position": [], "href": [], "anchor": []}
+    pages: dict[str, list[object]] = {
+        "article_id": [],
+        "url": [],
+        "http_status": [],
+        "fetched_at": [],
+        "html": [],
+    }
+    for outcome, url in kept:
+        result = outcome.result
+        assert result is not None
+        page = outcome.page
+        when = reconcile(
+            parse_claim(result.date_raw, "page"),
+            parse_claim(page.feed_published_raw, "feed"),
+            page.first_seen_at,
         )
-    conn.execute(
-        "INSERT OR REPLACE INTO page VALUES (?, ?, ?, ?, ?)",
-        [article_id, page.url, status, now, result.html_zlib],
-    )
-    return article_id
+        values = (page.article_id, url, result.title, result.text, result.author, result.site_name,
+                  result.language, result.canonical_url, result.date_raw, when.published_at, when.source)  # fmt: skip
+        for name, value in zip(PAGE_UPDATE_COLUMNS, values, strict=True):
+            updates[name].append(value)
+        for position, (href, anchor) in enumerate(result.links):
+            for name, link_value in zip(links, (page.article_id, position, href, anchor), strict=True):
+                links[name].append(link_value)
+        blob = (page.article_id, page.url, outcome.status, now, result.html_zlib)
+        for name, blob_value in zip(pages, blob, strict=True):
+            pages[name].append(blob_value)
+    write_page_batch(conn, pa.table(updates), pa.table(links, schema=LINK_SCHEMA), pa.table(pages), now)
+
+
+PAGE_UPDATE_COLUMNS = (
+    "article_id", "url", "title", "text", "author", "site_name", "language", "canonical_url",
+    "page_published_raw", "published_at", "published_at_source",
+)  # fmt: skip
+LINK_SCHEMA = pa.schema(
+    [("article_id", pa.string()), ("position", pa.int32()), ("href", pa.string()), ("anchor", pa.string())]
+)
+
+
+def resolve_canonicals(
+    conn: duckdb.DuckDBPyConnection, extracted: list[PageOutcome]
+) -> list[tuple[PageOutcome, str]]:
+    """rel=canonical on the same site: the article takes the canonical URL, or merges into the article
+    already stored under it. Returns the outcomes to store with their final URL."""
+    kept = []
+    for outcome in extracted:
+        result, page = outcome.result, outcome.page
+        assert result is not None
+        url = page.url
+        if result.canonical_url and same_site(result.canonical_url, page.url):
+            canonical = normalize_url(result.canonical_url)
+            owner = conn.execute("SELECT article_id FROM article_url WHERE url = ?", [canonical]).fetchone()
+            if owner and owner[0] != page.article_id:
+                merge_into(conn, page.article_id, owner[0])
+                continue
+            conn.execute(
+                "INSERT INTO article_url VALUES (?, ?) ON CONFLICT DO NOTHING", [canonical, page.article_id]
+            )
+            url = canonical
+        kept.append((outcome, url))
+    return kept
+
+
+def write_page_batch(
+    conn: duckdb.DuckDBPyConnection, updates: pa.Table, links: pa.Table, pages: pa.Table, now: datetime
+) -> None:
+    conn.register("page_updates", updates)
+    conn.register("page_links", links)
+    conn.register("page_blobs", pages)
+    try:
+        conn.execute(
+            """UPDATE article SET url = u.url, title = coalesce(article.title, u.title), text = u.text,
+                   author = u.author, site_name = u.site_name, language = coalesce(u.language, article.language),
+                   canonical_url = u.canonical_url, page_published_raw = u.page_published_raw,
+                   published_at = u.published_at, published_at_source = u.published_at_source,
+                   page_state = 'extracted', page_error = NULL, updated_at = ?
+               FROM page_updates u WHERE article.article_id = u.article_id""",
+            [now],
+        )
+        conn.execute("DELETE FROM article_link WHERE article_id IN (SELECT article_id FROM page_updates)")
+        conn.execute("INSERT INTO article_link SELECT * FROM page_links")
+        conn.execute("INSERT OR REPLACE INTO page SELECT * FROM page_blobs")
+    finally:
+        for name in ("page_updates", "page_links", "page_blobs"):
+            conn.unregister(name)
 
 
 def merge_into(conn: duckdb.DuckDBPyConnection, duplicate_id: str, keeper_id: str) -> None:
