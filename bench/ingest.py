@@ -1,8 +1,9 @@
 """Ingest benchmark: the whole `scooptrace ingest` against bare trafilatura extraction of the same pages.
 
-A local server (127.0.0.1 only) serves OUTLETS feeds of ARTICLES entries each, with realistic ~100 KB
-article pages. Measured side by side in one run, on the same cores:
-  1. bare trafilatura: the same pages, already in memory, extracted in a process pool (one per core);
+A local server (127.0.0.1 only) serves OUTLETS feeds of ARTICLES entries each, with realistic ~80-100 KB
+article pages. Measured side by side in one run, on the same cores, each as a whole command in a fresh process:
+  1. bare trafilatura: a script that extracts the same pages from local files in a process pool (one worker
+     per core, the same extraction parameters);
   2. `scooptrace ingest --no-cluster`: HTTP, feed parsing, robots.txt, extraction, DuckDB writes, publish;
   3. a second `scooptrace ingest` where nothing changed (every feed answers 304, no page fetched).
 The figure is the ratio of 2 to 1 in articles per second. Peak memory is the max RSS of the ingest process
@@ -22,7 +23,6 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -121,27 +121,42 @@ def serve(feeds: dict[str, bytes], pages: dict[str, bytes]) -> ThreadingHTTPServ
     return httpd
 
 
-def bare_extract(args: tuple[str, bytes]) -> int:
-    import trafilatura
+BARE_SCRIPT = """
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
-    from ingest.extract import DATE_PARAMS
+import trafilatura
 
-    url, html = args
-    doc = trafilatura.bare_extraction(
-        html, url=url, include_links=True, with_metadata=True, date_extraction_params=DATE_PARAMS
-    )
-    return 0 if doc is None else 1
+PARAMS = {"outputformat": "%Y-%m-%dT%H:%M:%S%z", "original_date": True, "extensive_search": False}
 
 
-def run_bare(pages: dict[str, bytes], workers: int) -> float:
-    items = [(f"http://127.0.0.1{path}", body) for path, body in pages.items()]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(bare_extract, items[: workers * 2]))  # warm the workers' imports, as ingest's are warm
-        started = time.perf_counter()
-        done = sum(pool.map(bare_extract, items, chunksize=4))
-        elapsed = time.perf_counter() - started
-    assert done == len(items)
-    return elapsed
+def extract(path):
+    html = Path(path).read_bytes()
+    doc = trafilatura.bare_extraction(html, url="http://127.0.0.1/" + Path(path).name, include_links=True,
+                                      with_metadata=True, date_extraction_params=PARAMS)
+    return doc is not None
+
+
+if __name__ == "__main__":
+    files = sorted(str(p) for p in Path(sys.argv[1]).glob("*.html"))
+    with ProcessPoolExecutor(max_workers=int(sys.argv[2])) as pool:
+        assert all(pool.map(extract, files, chunksize=4))
+"""
+
+
+def run_bare(pages: dict[str, bytes], workers: int, tmp: Path) -> float:
+    """Bare trafilatura as a whole command too: a fresh process that extracts the same pages in a pool of
+    one worker per core (same extraction parameters as ingest), with its own start-up and imports."""
+    folder = tmp / "pages"
+    folder.mkdir()
+    for path, body in pages.items():
+        (folder / (path.strip("/").replace("/", "_") + ".html")).write_bytes(body)
+    script = tmp / "bare.py"
+    script.write_text(BARE_SCRIPT)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, str(script), str(folder), str(workers)], check=True)
+    return time.perf_counter() - started
 
 
 LAUNCHER = """
@@ -192,7 +207,7 @@ def main() -> None:
         feeds_file = Path(tmp) / "feeds.opml"
         outlines = "".join(f'<outline text="Outlet {p}" xmlUrl="http://127.0.0.1:{port}{p}"/>' for p in feeds)
         feeds_file.write_text(f'<opml version="2.0"><head/><body>{outlines}</body></opml>')
-        bare = run_bare(pages, workers)
+        bare = run_bare(pages, workers, Path(tmp))
         full, memory = run_ingest(Path(tmp) / "bench.duckdb", feeds_file)
         unchanged, _ = run_ingest(Path(tmp) / "bench.duckdb", feeds_file)
     httpd.shutdown()

@@ -191,3 +191,10 @@ def test_retry_after_forms() -> None:
     assert parse_retry_after("120", now) == 120
     assert parse_retry_after("Mon, 06 Oct 2025 12:05:00 GMT", now) == 300
     assert parse_retry_after("soon", now) is None
+
+
+def test_windows_1256_declared_only_in_http_header() -> None:
+    body = ('<?xml version="1.0"?><rss version="2.0"><channel><item><title>انقطاع خدمة الدفع</title>'
+            "<link>http://x.example/1</link></item></channel></rss>").encode("cp1256")  # fmt: skip
+    parsed = parse_feed(body, {"Content-Type": "application/rss+xml; charset=windows-1256"}, "u")
+    assert parsed.entries[0].title == "انقطاع خدمة الدفع"
