@@ -174,9 +174,11 @@ def ingest_args(paths: DemoPaths) -> list[str]:
 
 
 def import_signals(world: World, paths: DemoPaths, echo: Echo) -> None:
-    files = [paths.complaints] + [paths.status_feed(p.slug) for p in world.status_pages]
-    for path in files:
-        result = run_cli(["signals", "import", str(path), "--db", str(paths.db)])
+    """The complaint counts (service per row), then each status page's feed with its service named."""
+    imports: list[tuple[Path, list[str]]] = [(paths.complaints, [])]
+    imports += [(paths.status_feed(p.slug), ["--service", p.service]) for p in world.status_pages]
+    for path, extra in imports:
+        result = run_cli(["signals", "import", str(path), "--db", str(paths.db), *extra])
         if result.unknown_command:
             echo("  signals: `scooptrace signals import` is not available in this build; skipped")
             return
