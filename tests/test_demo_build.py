@@ -72,3 +72,15 @@ def test_summary_line() -> None:
     line = describe_summary('log line\n{"feeds_fetched": 3, "seconds": 1.5, "ok": true, "errors": []}\n')
     assert line == "feeds_fetched=3, seconds=1.5"
     assert describe_summary("") == "(no JSON summary)"
+
+
+def test_demo_command_is_registered() -> None:
+    from click.testing import CliRunner
+
+    from scooptrace.cli import cli, register_optional_commands
+
+    register_optional_commands()
+    result = CliRunner().invoke(cli, ["demo", "--help"])
+    assert result.exit_code == 0, result.output
+    for option in ("--port", "--no-app", "--db", "--rebuild", "--world-port"):
+        assert option in result.output
