@@ -328,6 +328,7 @@ def _load_credits(conn: duckdb.DuckDBPyConnection, story_ids: Sequence[str]) -> 
             JOIN story_member m ON m.article_id = c.citing_article_id
             JOIN article a ON a.article_id = c.citing_article_id
             WHERE m.story_id IN (SELECT story_id FROM report_stories) AND a.outlet IS NOT NULL
+              AND m.syndicated_from_article_id IS NULL -- a copy repeats its original's credits
             ORDER BY ALL
             """
         ).fetchall()

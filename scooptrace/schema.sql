@@ -258,24 +258,28 @@ WITH per_story AS (
     WHERE a.outlet IS NOT NULL
     GROUP BY a.outlet, m.story_id
 ), coverage AS (
+    -- A follower's lag is never below zero: an earlier time on paper is a weak claim or a copy.
     SELECT outlet, count(*) AS stories_covered,
            count(*) FILTER (WHERE was_first) AS stories_first,
-           median(lag_seconds) FILTER (WHERE NOT was_first) AS median_lag_seconds_following
+           median(greatest(lag_seconds, 0)) FILTER (WHERE NOT was_first) AS median_lag_seconds_following
     FROM per_story GROUP BY outlet
+), independent_citation AS (
+    -- A syndicated copy repeats its original's credits: only independent articles count.
+    SELECT c.*, a.outlet AS citing_outlet
+    FROM citation c
+    JOIN article a ON a.article_id = c.citing_article_id
+    LEFT JOIN story_member m ON m.article_id = c.citing_article_id
+    WHERE m.syndicated_from_article_id IS NULL AND a.outlet IS DISTINCT FROM c.cited_outlet
 ), credited AS (
-    SELECT c.cited_outlet AS outlet,
-           count(DISTINCT c.citing_article_id) AS times_credited,
-           count(DISTINCT c.citing_article_id) FILTER (WHERE c.says_first) AS times_credited_first,
-           count(DISTINCT a.outlet) AS credited_by_outlets
-    FROM citation c JOIN article a ON a.article_id = c.citing_article_id
-    WHERE a.outlet IS DISTINCT FROM c.cited_outlet
-    GROUP BY c.cited_outlet
+    SELECT cited_outlet AS outlet,
+           count(DISTINCT citing_article_id) AS times_credited,
+           count(DISTINCT citing_article_id) FILTER (WHERE says_first) AS times_credited_first,
+           count(DISTINCT citing_outlet) AS credited_by_outlets
+    FROM independent_citation GROUP BY cited_outlet
 ), crediting AS (
-    SELECT a.outlet, count(DISTINCT c.citing_article_id) AS articles_crediting_others,
-           count(DISTINCT c.cited_outlet) AS outlets_credited
-    FROM citation c JOIN article a ON a.article_id = c.citing_article_id
-    WHERE a.outlet IS DISTINCT FROM c.cited_outlet
-    GROUP BY a.outlet
+    SELECT citing_outlet AS outlet, count(DISTINCT citing_article_id) AS articles_crediting_others,
+           count(DISTINCT cited_outlet) AS outlets_credited
+    FROM independent_citation GROUP BY citing_outlet
 )
 SELECT outlet,
        coalesce(cv.stories_covered, 0) AS stories_covered,
@@ -290,3 +294,25 @@ SELECT outlet,
 FROM coverage cv
 FULL OUTER JOIN credited cr USING (outlet)
 LEFT JOIN crediting cg USING (outlet);
+
+-- The stories view of migration 2, kept as stories_base, plus the first-report stage's columns: how sure the
+-- first report is, how fast coverage spread, and the outage it lines up with (the service whose spike onset
+-- is nearest before the first report; NULLs when no signal names a service of the story).
+ALTER VIEW stories RENAME TO stories_base;
+
+CREATE VIEW stories AS
+WITH outage AS (
+    SELECT *, row_number() OVER (
+        PARTITION BY story_id ORDER BY onset_at IS NULL, abs(lag_seconds), statement_at IS NULL, service
+    ) AS pick
+    FROM story_signal
+)
+SELECT b.*,
+       r.first_claim AS first_report_claim, r.first_uncertain AS first_report_uncertain,
+       r.seconds_to_5_outlets, r.seconds_to_10_outlets, r.languages_reached,
+       o.service AS outage_service, o.onset_at AS spike_onset_at, o.peak_at AS spike_peak_at,
+       o.lag_seconds AS spike_to_first_report_seconds, o.statement_at AS first_statement_at,
+       o.statement_text, o.summary AS outage_summary
+FROM stories_base b
+LEFT JOIN story_report r ON r.story_id = b.story_id
+LEFT JOIN outage o ON o.story_id = b.story_id AND o.pick = 1;
