@@ -13,11 +13,12 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 OUTLETS_FILE = Path(__file__).with_name("data") / "outlets.toml"
 
@@ -28,6 +29,9 @@ MAX_WORDS_AFTER_CUE = 5
 # Words allowed between an outlet and a cue that follows it ("GeekWire, which first reported", "GeekWire
 # zufolge"): subjects sit right before their verb.
 MAX_WORDS_BEFORE_CUE = 3
+# An explicit "was the first to report" cue is specific enough to reach past a description of the outlet;
+# then only the nearest outlet counts.
+MAX_WORDS_NEAR_FIRST_CUE = 8
 # Punctuation that ends the phrase a forward cue introduces ("according to Amazon, GeekWire said ...").
 CLAUSE_BREAK = re.compile(r"[,;:()\[\]«»\"“”،؛]")
 # Evidence sentences are cut to this many characters.
@@ -74,7 +78,7 @@ CUES: tuple[Cue, ...] = (
         r"|understands|asked|interviewed",
         "before",
     ),
-    Cue("ar", r"اول من (?:افاد|نشر|كشف|اورد|ذكر|اشار|تحدث)|سباقا|السباق", "both", True),
+    Cue("ar", r"اول من (?:افاد|نشر|كشف|اورد|ذكر|اشار|تحدث)|سباقا|السباق|انفرد(?:ت)?", "both", True),
     Cue(
         "ar",
         r"وفقا|طبقا|بحسب|حسب|نقلا عن|نقلا|(?:نقل|ذكر|افاد|اورد|كشف|نشر|اشار|اكد|اوضح|بين|لفت)(?:ت)?(?:ه|ها)?"
@@ -178,12 +182,15 @@ class OutletDirectory:
     _forms: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        by_host: dict[str, str] = {}
         by_name: dict[str, str] = {}
         forms: dict[str, str] = {}
+        owners: dict[str, set[str]] = defaultdict(set)
         for outlet in self.outlets:
             for host in outlet.hosts:
-                by_host.setdefault(_bare_host(host), outlet.name)
+                owners[_bare_host(host)].add(outlet.name)
+        # A host several outlets share (a blog platform, a local test server) says nothing about who is cited.
+        by_host = {host: next(iter(names)) for host, names in owners.items() if len(names) == 1}
+        for outlet in self.outlets:
             for form in (outlet.name, *outlet.aliases):
                 by_name.setdefault(normalize_text(form).casefold(), outlet.name)
                 for variant in _written_variants(normalize_text(form)):
@@ -354,18 +361,23 @@ def _words_between(text: str) -> int:
 
 
 def _cue_reaches(
-    sentence: str, cue_span: tuple[int, int], outlet_span: tuple[int, int], direction: str
+    sentence: str,
+    cue_span: tuple[int, int],
+    outlet_span: tuple[int, int],
+    direction: str,
+    reach: tuple[int, int],
 ) -> bool:
-    """True when the outlet stands where the cue points, close enough and in the same phrase."""
+    """True when the outlet stands where the cue points, within ``reach`` (words after, words before) and in
+    the same phrase."""
     cue_start, cue_end = cue_span
     start, end = outlet_span
     if direction in ("after", "both") and start >= cue_end:
         gap = sentence[cue_end:start]
-        if _words_between(gap) <= MAX_WORDS_AFTER_CUE and not CLAUSE_BREAK.search(gap):
+        if _words_between(gap) <= reach[0] and not CLAUSE_BREAK.search(gap):
             return True
     if direction in ("before", "both") and end <= cue_start:
         gap = sentence[end:cue_start]
-        return _words_between(gap) <= MAX_WORDS_BEFORE_CUE and not re.search(r"[;:.!?؟؛]", gap)
+        return _words_between(gap) <= reach[1] and not re.search(r"[;:.!?؟؛]", gap)
     return False
 
 
@@ -376,14 +388,37 @@ def mentions_in_sentence(sentence: str, directory: OutletDirectory) -> list[tupl
     if not outlets:
         return []
     found: dict[str, bool] = {}
+    base = (MAX_WORDS_AFTER_CUE, MAX_WORDS_BEFORE_CUE)
     for compiled in _compiled_cues():
         for match in compiled.pattern.finditer(normalized):
-            for start, end, outlet in outlets:
-                if _overlaps((start, end), match.span()):
-                    continue
-                if _cue_reaches(normalized, match.span(), (start, end), compiled.cue.direction):
-                    found[outlet] = found.get(outlet, False) or compiled.cue.says_first
+            spans = [
+                (start, end, outlet)
+                for start, end, outlet in outlets
+                if not _overlaps((start, end), match.span())
+            ]
+            hits = [
+                o
+                for s, e, o in spans
+                if _cue_reaches(normalized, match.span(), (s, e), compiled.cue.direction, base)
+            ]
+            if not hits and compiled.cue.says_first:
+                hits = _nearest_within(normalized, match.span(), spans, compiled.cue.direction)
+            for outlet in hits:
+                found[outlet] = found.get(outlet, False) or compiled.cue.says_first
     return sorted(found.items())
+
+
+def _nearest_within(
+    sentence: str, cue_span: tuple[int, int], spans: Sequence[tuple[int, int, str]], direction: str
+) -> list[str]:
+    """For an explicit "was first" cue: the one outlet nearest to it, with a description in between
+    ("GeekWire, the Seattle tech site, was the first to report", "موقع غيك واير المتخصص في ... أول من أفاد")."""
+    reach = (MAX_WORDS_NEAR_FIRST_CUE, MAX_WORDS_NEAR_FIRST_CUE)
+    reachable = [(s, e, o) for s, e, o in spans if _cue_reaches(sentence, cue_span, (s, e), direction, reach)]
+    if not reachable:
+        return []
+    nearest = min(reachable, key=lambda span: min(abs(span[0] - cue_span[1]), abs(cue_span[0] - span[1])))
+    return [nearest[2]]
 
 
 def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
@@ -416,32 +451,42 @@ def link_citations(
     url_index: Mapping[str, KnownArticle],
     normalize: Callable[[str], str],
 ) -> list[Citation]:
-    """Hyperlinks to another outlet's article: a stored article when the URL is known, else the host's outlet."""
+    """Hyperlinks to another outlet's article: a stored article when the URL is known, else the host's outlet.
+    Relative links are resolved against the article's URL; a link to the article's own outlet is not a citation."""
     own = directory.canonical(article.outlet)
     own_host = _bare_host(urlsplit(article.url).hostname or "") if article.url else ""
     seen: dict[tuple[str, str | None], Citation] = {}
     for link in article.links:
-        parts = urlsplit(link.href.strip())
+        href = urljoin(article.url, link.href.strip()) if article.url else link.href.strip()
+        parts = urlsplit(href)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             continue
-        host = _bare_host(parts.hostname)
-        if own_host and host == own_host:
-            continue
-        known = url_index.get(normalize(link.href))
-        cited_outlet = directory.canonical(known.outlet) if known else directory.outlet_for_host(host)
-        if cited_outlet is None or cited_outlet == own:
+        known = url_index.get(normalize(href))
+        if known is not None:
+            cited_outlet: str | None = directory.canonical(known.outlet)
+        elif _bare_host(parts.hostname) != own_host:
+            cited_outlet = directory.outlet_for_host(parts.hostname)
+        else:
+            continue  # an unknown page of the article's own site: navigation, tags, archives
+        if cited_outlet is None or cited_outlet == own or (known and known.article_id == article.article_id):
             continue
         key = (cited_outlet, known.article_id if known else None)
         if key not in seen:
-            anchor = (link.anchor or "").strip()
-            evidence = f"{anchor} <{link.href}>" if anchor else link.href
-            says_first = bool(anchor) and any(
-                c.cue.says_first and c.pattern.search(normalize_text(anchor)) for c in _compiled_cues()
-            )
-            seen[key] = Citation(
-                article.article_id, cited_outlet, key[1], "link", evidence[:MAX_EVIDENCE_CHARS], says_first
-            )
+            seen[key] = _link_citation(article.article_id, cited_outlet, key[1], link.anchor, href)
     return [seen[k] for k in sorted(seen, key=lambda k: (k[0], k[1] or ""))]
+
+
+def _link_citation(
+    article_id: str, cited_outlet: str, cited_article_id: str | None, anchor: str | None, href: str
+) -> Citation:
+    anchor = (anchor or "").strip()
+    evidence = f"{anchor} <{href}>" if anchor else href
+    says_first = bool(anchor) and any(
+        c.cue.says_first and c.pattern.search(normalize_text(anchor)) for c in _compiled_cues()
+    )
+    return Citation(
+        article_id, cited_outlet, cited_article_id, "link", evidence[:MAX_EVIDENCE_CHARS], says_first
+    )
 
 
 def find_citations(

@@ -108,19 +108,21 @@ def citation_fingerprint(directory: OutletDirectory) -> str:
     return digest.hexdigest()[:12]
 
 
+# Articles never scanned, or changed since (ingest bumps updated_at when a page is extracted): only those are
+# read and hashed, so a run costs what is new, not the whole archive.
 _CANDIDATES_SQL = """
-WITH links AS (
+WITH candidates AS (
+    SELECT a.article_id, a.outlet, a.url, a.title, a.text, a.summary
+    FROM article a LEFT JOIN citation_scan s USING (article_id)
+    WHERE ? OR s.article_id IS NULL OR a.updated_at > s.scanned_at
+), links AS (
     SELECT article_id, string_agg(href || ' ' || coalesce(anchor, ''), chr(10) ORDER BY position) AS links
-    FROM article_link GROUP BY article_id
-), content AS (
-    SELECT a.article_id, a.outlet, a.url, a.title, coalesce(nullif(a.text, ''), a.summary, '') AS body,
-           md5(coalesce(a.title, '') || chr(31) || coalesce(a.text, '') || chr(31) || coalesce(a.summary, '')
-               || chr(31) || coalesce(l.links, '')) AS digest
-    FROM article a LEFT JOIN links l USING (article_id)
+    FROM article_link WHERE article_id IN (SELECT article_id FROM candidates) GROUP BY article_id
 )
-SELECT c.article_id, c.outlet, c.url, c.title, c.body, c.digest
-FROM content c LEFT JOIN citation_scan s USING (article_id)
-WHERE ? OR s.article_id IS NULL OR s.content_sha1 <> c.digest
+SELECT c.article_id, c.outlet, c.url, c.title, coalesce(nullif(c.text, ''), c.summary, '') AS body,
+       md5(coalesce(c.title, '') || chr(31) || coalesce(c.text, '') || chr(31) || coalesce(c.summary, '')
+           || chr(31) || coalesce(l.links, '')) AS digest
+FROM candidates c LEFT JOIN links l USING (article_id)
 ORDER BY c.article_id
 """
 
@@ -393,7 +395,9 @@ def _update_story_signals(conn: duckdb.DuckDBPyConnection, story_ids: Sequence[s
     if not story_ids:
         return 0
     points = _load_signals(conn)
-    index = index_signals(points, load_services()) if points else {}
+    if not points:
+        return 0
+    index = index_signals(points, load_services())
     outages = [o for story in _story_refs(conn, story_ids) for o in link_story(story, index)]
     _write_story_signals(conn, story_ids, outages)
     return len(outages)

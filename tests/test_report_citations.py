@@ -87,6 +87,13 @@ def test_labelled_set_covers_every_language_with_near_misses() -> None:
         ("Laut Amazon ist alles in Ordnung.", []),
         ("GEEKWIRE REPORTED THE OUTAGE FIRST.", [("GeekWire", False)]),
         ("They were on the verge of a deal, according to analysts.", []),
+        ("GeekWire, the Seattle tech news site, was the first to report it.", [("GeekWire", True)]),
+        ("وكان موقع غيك واير المتخصص في أخبار التقنية أول من أفاد بالعطل.", [("GeekWire", True)]),
+        ("ووفقا لموقع GeekWire الذي انفرد بنشر الخبر، تعطل الدفع.", [("GeekWire", True)]),
+        (
+            "Reuters said on Monday that GeekWire was the first to report it.",
+            [("GeekWire", True), ("Reuters", False)],
+        ),
         (
             "According to Amazon, which told GeekWire it was investigating, the site is back.",
             [("GeekWire", False)],
@@ -191,3 +198,24 @@ def test_directory_has_the_big_outlets_and_services(directory: OutletDirectory) 
     assert directory.outlet_for_host("edition.cnn.com") == "CNN"
     assert directory.canonical("جيك واير") == "GeekWire"
     assert "أمازون" in load_services()["Amazon"]
+
+
+def test_links_on_a_shared_host_resolve_through_stored_articles(directory: OutletDirectory) -> None:
+    # Every outlet on one host (a blog platform, the offline demo): only the stored URL says who is cited.
+    base = "http://127.0.0.1:8000"
+    merged = directory.merged_with({"Bytewise": {"127.0.0.1"}, "GeekWire": {"127.0.0.1", "geekwire.com"}})
+    url_index = {normalize_url(f"{base}/o/geekwire/news/outage"): KnownArticle("g1", "GeekWire")}
+    article = SourceArticle(
+        "b1",
+        "Bytewise",
+        f"{base}/o/bytewise/news/checkout",
+        links=(
+            Link("/o/geekwire/news/outage?utm_medium=social", "GeekWire reported"),
+            Link(f"{base}/o/bytewise/news/older", "our earlier story"),
+            Link(f"{base}/o/unknown/news/x", "someone"),
+        ),
+    )
+    citations = link_citations(article, merged, url_index, normalize_url)
+    assert [(c.cited_outlet, c.cited_article_id) for c in citations] == [("GeekWire", "g1")]
+    assert merged.outlet_for_host("127.0.0.1") is None
+    assert merged.outlet_for_host("geekwire.com") == "GeekWire"

@@ -213,7 +213,8 @@ def test_second_run_does_nothing_and_rescans_when_text_arrives(db: Path) -> None
         again = update_reports(w.conn)
         assert (again.articles_scanned, again.stories_updated) == (0, 0)
         w.conn.execute(
-            "UPDATE article SET text = 'Reuters first reported the outage.' WHERE article_id = 'daily'"
+            "UPDATE article SET text = 'Reuters first reported the outage.', updated_at = now() "
+            "WHERE article_id = 'daily'"
         )
         later = update_reports(w.conn)
         assert (later.articles_scanned, later.stories_updated) == (1, 1)
