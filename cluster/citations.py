@@ -49,6 +49,7 @@ class Cue:
     pattern: str
     direction: str  # after | before | both
     says_first: bool = False
+    reach: int | None = None  # words allowed between cue and outlet, when not the default
 
 
 # Attribution cues per language. Arabic cues are written normalised (no hamza on alef, no tanween or tatweel)
@@ -143,6 +144,26 @@ CUES: tuple[Cue, ...] = (
         "de",
         r"zufolge|berichte(?:t|te|ten)|melde(?:t|te)|schreibt|schrieb|(?:hatte|hat|haben) (?:\w+ ){0,4}berichtet",
         "both",
+    ),
+    # A media descriptor right before an outlet ("the tech site GeekWire", "وكالة رويترز", "el medio GeekWire",
+    # "nos confrères de The Verge", "die Nachrichtenagentur Reuters"): in another outlet's article, naming a
+    # newsroom as such is crediting it.
+    Cue(
+        "en",
+        r"(?:news |tech |technology )?(?:site|website|outlet|publication|newspaper|agency|news agency|wire service"
+        r"|magazine|blog|broadcaster|network|newsletter)",
+        "after",
+        reach=2,
+    ),
+    Cue("ar", r"موقع|وكاله|صحيفه|جريده|مجله|شبكه|قناه|منصه|مدونه", "after", reach=2),
+    Cue("es", r"medio|diario|peri[óo]dico|agencia|revista|portal|sitio|web|cadena|blog", "after", reach=2),
+    Cue("fr", r"site|journal|quotidien|agence|magazine|média|confrères?|chaîne|blog", "after", reach=2),
+    Cue(
+        "de",
+        r"(?:\w+)?(?:portal|nachrichtenagentur|agentur|zeitung|magazin|nachrichtenseite|website|blog|sender"
+        r"|fachmagazin|techblog)",
+        "after",
+        reach=2,
     ),
 )
 
@@ -388,8 +409,9 @@ def mentions_in_sentence(sentence: str, directory: OutletDirectory) -> list[tupl
     if not outlets:
         return []
     found: dict[str, bool] = {}
-    base = (MAX_WORDS_AFTER_CUE, MAX_WORDS_BEFORE_CUE)
     for compiled in _compiled_cues():
+        reach = compiled.cue.reach
+        base = (MAX_WORDS_AFTER_CUE, MAX_WORDS_BEFORE_CUE) if reach is None else (reach, reach)
         for match in compiled.pattern.finditer(normalized):
             spans = [
                 (start, end, outlet)

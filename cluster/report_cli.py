@@ -22,6 +22,7 @@ LABELLED_SETS = (
     "citations_heldout.csv",
     "citations_fresh.csv",
     "citations_test.csv",
+    "citations_final.csv",
 )
 LABELLED_DIR = Path(__file__).resolve().parent.parent / "tests" / "data"
 _FEED_SUFFIXES = (".xml", ".atom", ".rss", ".feed")

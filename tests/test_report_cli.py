@@ -108,6 +108,7 @@ def test_eval_citations_prints_precision_and_recall(cli: click.Group) -> None:
         "citations_heldout.csv",
         "citations_fresh.csv",
         "citations_test.csv",
+        "citations_final.csv",
     }
     assert files["citations_test.csv"]["precision"] == 1.0
 
