@@ -18,6 +18,7 @@ from cluster.text import DATA_DIR, detect_script_language, is_latin, normalize, 
 
 ENTITY = "@"
 EVENT = "!"
+PORTABLE_HEADS = ENTITY + EVENT  # first character of alias tokens, which carry across languages
 _SENTENCE_END = re.compile(r"(?<=[.!?؟。])\s")
 _CAPITALISED = re.compile(r"\b[A-Z][\w'-]*")
 
@@ -30,9 +31,11 @@ class Lexicon:
 
     def resolve(self, tokens: list[str]) -> list[str]:
         """Replace every alias phrase in ``tokens`` by its canonical token, longest match first."""
+        phrases = self.phrases
+        if phrases.keys().isdisjoint(tokens):
+            return tokens
         out: list[str] = []
         i, n = 0, len(tokens)
-        phrases = self.phrases
         while i < n:
             options = phrases.get(tokens[i])
             if options is not None:
@@ -83,9 +86,11 @@ def build_lexicon(data: dict[str, dict]) -> Lexicon:
 class Features:
     """What clustering compares for one article."""
 
-    title_tokens: frozenset[str]
-    lead_tokens: frozenset[str]  # lead words not already in the title
-    portable: frozenset[str]  # tokens that mean the same in any language: aliases, numbers, names
+    # Token collections are sorted tuples: iteration order (and so every float sum over them) is the same in
+    # every process, whatever the string hash seed; a rebuild and an incremental run agree to the last bit.
+    title_tokens: tuple[str, ...]
+    lead_tokens: tuple[str, ...]  # lead words not already in the title
+    portable: tuple[str, ...]  # tokens that mean the same in any language: aliases, numbers, names
     language: str
     fuzzy_title: str  # the title's content tokens, for rapidfuzz
     body: str  # normalised start of the body, for syndication ("" when too short)
@@ -121,8 +126,11 @@ def lead_text(article: ArticleIn, max_words: int) -> str:
     return " ".join(out[:max_words])
 
 
-def is_portable(token: str, article_is_latin: bool) -> bool:
-    return token[0] in (ENTITY, EVENT) or token.isdigit() or (not article_is_latin and is_latin(token))
+def primary_language(tag: str | None) -> str | None:
+    """``en`` for ``en``, ``EN-us`` or ``en_GB``; None for no tag."""
+    if not tag:
+        return None
+    return tag.strip().lower().replace("_", "-").split("-")[0] or None
 
 
 def featurize(
@@ -131,22 +139,27 @@ def featurize(
     """The features of one article (pure; uses the bundled word lists)."""
     lex, stops = lexicon(), stop_words()
     title = content_tokens(article.title, lex, stops)
-    lead = content_tokens(lead_text(article, lead_words), lex, stops) if lead_words else []
-    language = (article.language or detect_script_language(article.title) or "und").lower()[:2]
+    lead_source = lead_text(article, lead_words) if lead_words else ""
+    lead = content_tokens(lead_source, lex, stops) if lead_source else []
+    language = primary_language(article.language) or detect_script_language(article.title) or "und"
     latin = language not in ("ar", "fa", "ur", "ru", "uk", "zh", "ja", "ko", "he", "el")
     names = _names(article.title) if latin else set()
     title_set = frozenset(title)
+    title_sorted = tuple(sorted(title_set))
     every = title_set.union(lead)
-    portable = frozenset(t for t in every if t in names or is_portable(t, latin))
+    if latin:
+        portable = [t for t in every if t in names or t[0] in PORTABLE_HEADS or t.isdigit()]
+    else:
+        portable = [t for t in every if t[0] in PORTABLE_HEADS or t.isdigit() or is_latin(t)]
     body = normalize(" ".join((article.text or "").split()))[:syndication_chars]
     if len(body) < min(syndication_min_chars, syndication_chars):
         body = ""
     return Features(
-        title_tokens=title_set,
-        lead_tokens=frozenset(lead) - title_set,
-        portable=portable,
+        title_tokens=title_sorted,
+        lead_tokens=tuple(sorted(every - title_set)),
+        portable=tuple(sorted(portable)),
         language=language,
-        fuzzy_title=" ".join(sorted(title_set)),
+        fuzzy_title=" ".join(title_sorted),
         body=body,
         body_hash=hashlib.sha1(body.encode()).hexdigest()[:16] if body else "",
     )

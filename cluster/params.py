@@ -24,14 +24,13 @@ class ClusterParams:
     # Score multiplier falls linearly to (1 - time_penalty) as the gap to the story's latest article
     # reaches open_gap_hours: an article an hour later needs a little less evidence than one a day later.
     time_penalty: float = 0.15
+    same_outlet_penalty: float = 0.15
 
     # --- weights of a token -------------------------------------------------------------------------------
     # Weight = idf x class multiplier x field weight. idf = ln((n_docs + idf_prior_docs) / (df + 1)):
     # the prior keeps weights flat while the corpus is small (a fresh database), instead of calling every
     # word rare.
     idf_prior_docs: float = 200.0
-    idf_cap: float = 99.0
-    novel_weight: float = 1.0
     # Organisations, products, places and outlets from aliases.toml say *who*; they weigh more.
     entity_weight: float = 1.5
     # Event words (outage, launch) say *what* but are shared by neighbours (Teams outage vs Amazon outage).
@@ -49,7 +48,7 @@ class ClusterParams:
     # A token in more open stories than this is too common to block on (skipped unless nothing else).
     max_postings: int = 400
     # Only the best candidates by shared specific weight get the full comparison.
-    max_candidates: int = 12
+    max_candidates: int = 4
 
     # --- decision -------------------------------------------------------------------------------------------
     # An article joins the best open story when the combined similarity reaches this; else it founds one.

@@ -172,7 +172,7 @@ def _forget(conn: duckdb.DuckDBPyConnection, clusterer: Clusterer, replayed: Seq
     df = clusterer.df
     for article in replayed:
         features = clusterer.features(article)
-        for token in features.title_tokens | features.lead_tokens:
+        for token in (*features.title_tokens, *features.lead_tokens):
             df[token] -= 1
             if not df[token]:
                 del df[token]

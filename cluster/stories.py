@@ -46,16 +46,20 @@ class _Story:
     last_ts: float
     n: int = 0
     counts: dict[str, int] = field(default_factory=dict)
-    core: tuple[str, ...] = ()
+    core: dict[str, float] = field(default_factory=dict)  # core token -> class weight x count
+    core_total: float = 0.0
     languages: dict[str, int] = field(default_factory=dict)
+    main_language: str = "und"
     representatives: list[str] = field(default_factory=list)
     member_ids: list[str] = field(default_factory=list)
+    outlets: set[str] = field(default_factory=set)
 
     def deadline(self, params: ClusterParams) -> float:
         return min(self.last_ts + params.open_gap_hours * 3600, self.first_ts + params.max_span_hours * 3600)
 
-    def main_language(self) -> str:
-        return min(self.languages.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+    def add_language(self, language: str) -> None:
+        self.languages[language] = self.languages.get(language, 0) + 1
+        self.main_language = min(self.languages.items(), key=lambda kv: (-kv[1], kv[0]))[0]
 
 
 @dataclass
@@ -81,6 +85,9 @@ class Clusterer:
         self._origin_of: dict[str, str] = {}
         self._syndication = SyndicationIndex(params)
         self._next_seq = 0
+        self._class_cache: dict[str, float] = {}
+        self._memo: dict[str, float] = {}
+        self._log_docs = 0.0
         self._last_key: tuple[float, str] | None = None
 
     # --- public ------------------------------------------------------------------------------------------
@@ -136,7 +143,7 @@ class Clusterer:
             story = self._story_of.get(copy[0])
             if story is not None:
                 return story, 1.0, copy[0], copy[1]
-        best = self._best_story(features, weights, ts)
+        best = self._best_story(features, weights, ts, article.outlet)
         origin: str | None = copy[0] if copy is not None else None
         evidence: str | None = copy[1] if copy is not None else None
         if best is None or best.score < self.params.join_threshold:
@@ -147,18 +154,28 @@ class Clusterer:
                 origin, evidence = self._origin_of.get(near[0], near[0]), near[1]
         return best.story, round(best.score, 4), origin, evidence
 
-    def _best_story(self, features: Features, weights: dict[str, float], ts: float) -> _Scored | None:
+    def _best_story(
+        self, features: Features, weights: dict[str, float], ts: float, outlet: str
+    ) -> _Scored | None:
+        """The best-scoring candidate at or above the join threshold, ties to the earlier story."""
         best: _Scored | None = None
+        floor = self.params.join_threshold
         for story in self._candidates(features, weights):
-            score = self._similarity(story, features, weights, ts)
+            score = self._similarity(story, features, weights, ts, outlet, floor)
+            if score < floor:
+                continue
             if best is None or score > best.score or (score == best.score and story.seq < best.story.seq):
                 best = _Scored(story, score)
+                floor = score
         return best
 
     def _candidates(self, features: Features, weights: dict[str, float]) -> list[_Story]:
         """Open stories sharing the article's most specific tokens, best shared weight first."""
         p = self.params
-        keys = sorted(features.title_tokens | features.portable, key=lambda t: (-weights[t], t))
+        # Heaviest first, ties by token (two C-level sorts: sorting is stable, also with reverse=True).
+        keys = sorted(
+            sorted({*features.title_tokens, *features.portable}), key=weights.__getitem__, reverse=True
+        )
         shared: dict[int, float] = {}
         used = 0
         for token in keys:
@@ -172,43 +189,57 @@ class Clusterer:
                 shared[seq] = shared.get(seq, 0.0) + weights[token]
             if used >= p.block_tokens:
                 break
-        ranked = sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))[: p.max_candidates]
-        return [self._stories[seq] for seq, _ in ranked]
+        ranked = sorted(sorted(shared), key=shared.__getitem__, reverse=True)[: p.max_candidates]
+        return [self._stories[seq] for seq in ranked]
 
-    def _similarity(self, story: _Story, features: Features, weights: dict[str, float], ts: float) -> float:
+    def _similarity(
+        self,
+        story: _Story,
+        features: Features,
+        weights: dict[str, float],
+        ts: float,
+        outlet: str,
+        floor: float,
+    ) -> float:
+        """Similarity of the article to the story (0..1); -1 as soon as it cannot reach ``floor``."""
         p = self.params
+        gap = max(0.0, ts - story.last_ts) / (p.open_gap_hours * 3600)
+        factor = 1 - p.time_penalty * min(1.0, gap)
+        if outlet in story.outlets:
+            factor *= 1 - p.same_outlet_penalty
         score = self._coverage(story, weights, features.title_tokens)
         if features.lead_tokens:
             score = max(score, self._coverage(story, weights, weights.keys()))
-        main = story.main_language()
+        main = story.main_language
         if features.language != main and "und" not in (features.language, main):
             score = max(score, self._cross_language(story, features, weights))
-        fuzzy = max(ratio(features.fuzzy_title, rep) for rep in story.representatives) / 100.0
-        score = (1 - p.fuzzy_weight) * score + p.fuzzy_weight * fuzzy
-        gap = max(0.0, ts - story.last_ts) / (p.open_gap_hours * 3600)
-        return score * (1 - p.time_penalty * min(1.0, gap))
+        score = (1 - p.fuzzy_weight) * score
+        if (score + p.fuzzy_weight) * factor < floor:
+            return -1.0  # even identical wording could not lift it to the floor
+        fuzzy = 0.0
+        for rep in story.representatives:
+            fuzzy = max(fuzzy, ratio(features.fuzzy_title, rep))
+        return (score + p.fuzzy_weight * fuzzy / 100.0) * factor
 
     def _coverage(self, story: _Story, weights: dict[str, float], tokens: Iterable[str]) -> float:
         """Weighted agreement of article and story: the article's weight found in the story profile and the
         story core's weight found in the article, blended."""
-        p = self.params
         full = TITLE_COUNT * story.n
         counts = story.counts
         found = total = 0.0
         for token in tokens:
             weight = weights[token]
             total += weight
-            found += weight * counts.get(token, 0) / full
-        article_side = found / total if total else 0.0
-        core_total = core_found = 0.0
-        for token in story.core:
-            weight = weights[token] if token in weights else self._weight(token)
-            share = weight * counts[token] / full
-            core_total += share
-            if token in weights:
-                core_found += share
-        story_side = core_found / core_total if core_total else 0.0
-        return p.article_side * article_side + (1 - p.article_side) * story_side
+            found += weight * counts.get(token, 0)
+        article_side = found / (total * full) if total else 0.0
+        core_found = 0.0
+        core = story.core
+        for token in weights:
+            if token in core:
+                core_found += core[token]
+        story_side = core_found / story.core_total if story.core_total else 0.0
+        side = self.params.article_side
+        return side * article_side + (1 - side) * story_side
 
     def _cross_language(self, story: _Story, features: Features, weights: dict[str, float]) -> float:
         """Coverage on the tokens that carry across languages; needs a shared entity."""
@@ -220,32 +251,54 @@ class Clusterer:
 
     # --- state ---------------------------------------------------------------------------------------------
 
-    def _weight(self, token: str) -> float:
-        p = self.params
-        df = self.df.get(token, 0)
-        idf = min(math.log((self.n_docs + p.idf_prior_docs + 1) / (df + 1)), p.idf_cap)
-        if not df:
-            idf *= p.novel_weight
-        head = token[0]
-        if head == ENTITY:
-            return idf * p.entity_weight
-        if head == EVENT:
-            return idf * p.event_weight
-        if token.isdigit():
-            return idf * p.number_weight
-        return idf
+    def _class_weight(self, token: str) -> float:
+        """The multiplier of a token's class: entity, event word, number or plain word."""
+        weight = self._class_cache.get(token)
+        if weight is None:
+            p = self.params
+            head = token[0]
+            if head == ENTITY:
+                weight = p.entity_weight
+            elif head == EVENT:
+                weight = p.event_weight
+            elif token.isdigit():
+                weight = p.number_weight
+            else:
+                weight = 1.0
+            self._class_cache[token] = weight
+        return weight
 
     def _weights(self, features: Features) -> dict[str, float]:
+        """Token weights of the article at this moment: idf x class (x lead weight for lead-only words).
+        Also prepares the memo that ``_core_weight`` uses for story tokens during this article."""
+        log_docs = self._log_docs = math.log(self.n_docs + self.params.idf_prior_docs + 1)
+        df_get, class_get, log = self.df.get, self._class_cache.get, math.log
+        memo = self._memo = {
+            t: max(log_docs - log(df_get(t, 0) + 1), 1e-6) * (class_get(t) or self._class_weight(t))
+            for tokens in (features.title_tokens, features.lead_tokens)
+            for t in tokens
+        }
+        if not features.lead_tokens:
+            return dict(memo)
         lead = self.params.lead_weight
-        weights = {t: max(self._weight(t), 1e-6) for t in features.title_tokens}
+        weights = {t: memo[t] for t in features.title_tokens}
         for token in features.lead_tokens:
-            weights[token] = max(self._weight(token), 1e-6) * lead
+            weights[token] = memo[token] * lead
         return weights
+
+    def _core_weight(self, token: str) -> float:
+        """idf x class weight of any token, memoised for the article being placed."""
+        weight = self._memo.get(token)
+        if weight is None:
+            idf = self._log_docs - math.log(self.df.get(token, 0) + 1)
+            weight = self._memo[token] = max(idf, 1e-6) * self._class_weight(token)
+        return weight
 
     def _count_tokens(self, features: Features) -> None:
         df = self.df
-        for token in features.title_tokens | features.lead_tokens:
-            df[token] = df.get(token, 0) + 1
+        for tokens in (features.title_tokens, features.lead_tokens):
+            for token in tokens:
+                df[token] = df.get(token, 0) + 1
         self.n_docs += 1
 
     def _found(self, article: ArticleIn, story_id: str) -> _Story:
@@ -265,19 +318,31 @@ class Clusterer:
         for token in features.lead_tokens:
             counts[token] = counts.get(token, 0) + LEAD_COUNT
         threshold = p.core_share * TITLE_COUNT * story.n
-        story.core = tuple(sorted(t for t, c in counts.items() if c >= threshold))
-        story.languages[features.language] = story.languages.get(features.language, 0) + 1
+        # The threshold only rises, and only this article's tokens gained counts: so the new core is within
+        # the old core plus this article's tokens (no scan of the whole profile).
+        class_get = self._class_cache.get  # filled by _class_weight for every token of this article
+        maybe = sorted({*story.core, *features.title_tokens, *features.lead_tokens})
+        story.core = {
+            t: (class_get(t) or self._class_weight(t)) * counts[t] for t in maybe if counts[t] >= threshold
+        }
+        story.core_total = sum(story.core.values())
+        story.add_language(features.language)
         reps = story.representatives
         reps.append(features.fuzzy_title)
         if len(reps) > p.representatives:
             del reps[1]  # keep the founder and the latest members
-        for token in features.title_tokens | features.portable:
-            self._postings.setdefault(token, set()).add(story.seq)
+        postings = self._postings
+        for tokens in (features.title_tokens, features.portable):
+            for token in tokens:
+                postings.setdefault(token, set()).add(story.seq)
         story.member_ids.append(article.article_id)
+        if article.outlet:
+            story.outlets.add(article.outlet)
         self._story_of[article.article_id] = story
         if origin is not None:
             self._origin_of[article.article_id] = origin
-        self._syndication.add(article, features, story.story_id, origin)
+        if features.body:
+            self._syndication.add(article, features, story.story_id, origin)
         heapq.heappush(self._deadlines, (story.deadline(p), story.seq))
 
     def _expire(self, ts: float) -> None:

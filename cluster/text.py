@@ -70,6 +70,7 @@ def strip_arabic_clitics(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=1 << 18)
 def stem(word: str) -> str:
     """Light stemming: plural and verb endings off a Latin word (then a final "e", so that write, writes,
     writing and written... at least the first three meet), Arabic clitics off an Arabic word."""

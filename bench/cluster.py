@@ -1,0 +1,162 @@
+"""Story clustering at scale: time and peak memory for 10k, 100k and 1M articles, side by side in one run.
+
+Articles are real headline wording (../shared/data/uci-slugs-dev.csv when present, and the bundled outage set
+tests/data/cluster_outages.csv) repeated in copies shifted by three days, so each copy meets the same mix of
+stories and confusable neighbours while earlier copies' stories close. Each size runs in a fresh process, so
+peak memory (max RSS, interpreter included) is its own.
+
+    .venv/bin/python bench/cluster.py                 # core, 10k / 100k / 1M
+    .venv/bin/python bench/cluster.py --store         # also update_stories on a DuckDB file (10k / 100k)
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = [
+    ROOT.parent / "shared" / "data" / "uci-slugs-dev.csv",
+    ROOT / "tests" / "data" / "cluster_outages.csv",
+]
+START = datetime(2024, 1, 1, tzinfo=UTC)
+COPY_SHIFT = timedelta(days=3)  # longer than a story stays open, so copies never merge
+COPY_SPREAD_SECONDS = 86_400  # one copy's articles are spread over a day
+
+
+def headlines() -> list[dict[str, str]]:
+    rows: list[dict[str, str]] = []
+    for path in SOURCES:
+        if path.exists():
+            with open(path, newline="", encoding="utf-8") as handle:
+                rows.extend(csv.DictReader(handle))
+    return rows
+
+
+def articles(n: int, rows: list[dict[str, str]]) -> Iterator[object]:
+    """``n`` articles in processing order (time, then id)."""
+    from cluster.model import ArticleIn
+
+    step = COPY_SPREAD_SECONDS / len(rows)
+    made = copy = 0
+    while made < n:
+        batch = []
+        for i, row in enumerate(rows[: n - made]):
+            offset = (i * 7919) % len(rows) * step  # a fixed shuffle of the rows across the day
+            batch.append(
+                ArticleIn(
+                    article_id=f"{copy:06d}-{i:05d}",
+                    title=row["title"],
+                    published_at=START + copy * COPY_SHIFT + timedelta(seconds=offset),
+                    outlet=row.get("outlet", ""),
+                    language=row.get("language") or None,
+                    text=row.get("text", ""),
+                )
+            )
+        batch.sort(key=lambda a: a.sort_key)
+        yield from batch
+        made += len(batch)
+        copy += 1
+
+
+def run_core(n: int) -> dict[str, float]:
+    from cluster.stories import Clusterer
+
+    clusterer = Clusterer()
+    rows = headlines()
+    clusterer.features(next(iter(articles(1, rows))))  # type: ignore[arg-type]  # load the word lists
+    started = time.perf_counter()
+    stories = set()
+    for article in articles(n, rows):
+        stories.add(clusterer.add(article).story_id)  # type: ignore[arg-type]
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "stories": len(stories)}
+
+
+def run_store(n: int) -> dict[str, float]:
+    import pyarrow as pa
+
+    from cluster.store import update_stories
+    from scooptrace import db
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bench.duckdb"
+        with db.writer(path) as w:
+            rows = list(articles(n, headlines()))
+            now = datetime.now(UTC)
+            table = pa.table(
+                {
+                    "article_id": [a.article_id for a in rows],  # type: ignore[attr-defined]
+                    "title": [a.title for a in rows],  # type: ignore[attr-defined]
+                    "published_at": [a.published_at for a in rows],  # type: ignore[attr-defined]
+                    "outlet": [a.outlet for a in rows],  # type: ignore[attr-defined]
+                }
+            )
+            del rows
+            w.conn.register("bench_rows", table)
+            w.conn.execute(
+                "INSERT INTO article (article_id, url, outlet, title, published_at, published_at_source, "
+                "first_seen_at, page_state, origin, updated_at) SELECT article_id, 'https://x/' || article_id, "
+                "outlet, title, published_at, 'feed', ?, 'not_fetched', 'import', ? FROM bench_rows",
+                [now, now],
+            )
+            w.conn.unregister("bench_rows")
+            del table
+            started = time.perf_counter()
+            summary = update_stories(w.conn)
+            seconds = time.perf_counter() - started
+        return {"seconds": seconds, "stories": summary.stories_total}
+
+
+def child(mode: str, n: int) -> None:
+    result = run_core(n) if mode == "core" else run_store(n)
+    result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def measure(mode: str, n: int) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", mode, str(n)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--store", action="store_true", help="also time update_stories on a DuckDB file")
+    parser.add_argument("--store-sizes", default="10000,100000")
+    parser.add_argument("--child", nargs=2, metavar=("MODE", "N"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], int(args.child[1]))
+        return
+    plan = [("core", int(n)) for n in args.sizes.split(",")]
+    if args.store:
+        plan += [("store", int(n)) for n in args.store_sizes.split(",")]
+    print(f"{'what':<8}{'articles':>10}{'seconds':>10}{'us/article':>12}{'peak MiB':>10}{'stories':>10}")
+    for mode, n in plan:
+        r = measure(mode, n)
+        print(
+            f"{mode:<8}{n:>10,}{r['seconds']:>10.1f}{r['seconds'] / n * 1e6:>12.1f}"
+            f"{r['peak_mib']:>10.0f}{int(r['stories']):>10,}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    main()
