@@ -57,6 +57,9 @@ class LinkRules:
     statement_before_onset: timedelta = timedelta(hours=1)
     # ... until a day after the story's last article.
     statement_after_last_article: timedelta = timedelta(hours=24)
+    # Without a complaint spike nothing says the story is about an incident (a product launch names the
+    # service too): a status entry then counts only this close to the first report.
+    statement_without_spike: timedelta = timedelta(hours=6)
 
 
 LINK_RULES = LinkRules()
@@ -365,9 +368,10 @@ def _first_statement(
 ) -> SignalPoint | None:
     if onset is not None:
         start = onset.onset_at - rules.statement_before_onset
+        end = story.last_published_at + rules.statement_after_last_article
     else:
-        start = story.first_published_at - rules.onset_before_first_report
-    end = story.last_published_at + rules.statement_after_last_article
+        start = story.first_published_at - rules.statement_without_spike
+        end = story.first_published_at + rules.statement_without_spike
     return next((p for p in statuses if start <= p.ts <= end), None)
 
 

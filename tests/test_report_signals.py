@@ -173,3 +173,14 @@ def test_no_link_for_other_services_or_distant_times() -> None:
     aws_index = index_signals(aws, services)
     assert link_story(StoryRef("s5", "New laws for shops", minutes(10), minutes(20)), aws_index) == []
     assert len(link_story(StoryRef("s6", "AWS outage hits shops", minutes(10), minutes(20)), aws_index)) == 1
+
+
+def test_status_entry_far_from_a_story_without_spike_is_not_its_statement() -> None:
+    index = index_signals(_amazon_signals(), load_services())
+    # A Kindle launch the same morning names Amazon, but the checkout incident's status post is 8 hours later.
+    launch = StoryRef("k1", "Amazon unveils a new Kindle", minutes(-300), minutes(-200))
+    assert link_story(launch, index) == []
+    # Status post two hours after a story on a service with no complaint data: that is its statement.
+    status_only = index_signals([p for p in _amazon_signals() if p.kind == "status"], load_services())
+    [outage] = link_story(StoryRef("s7", "Amazon checkout errors", minutes(65), minutes(90)), status_only)
+    assert outage.onset_at is None and outage.statement_at == minutes(185)
