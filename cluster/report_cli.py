@@ -15,6 +15,7 @@ from scooptrace.errors import UsageError
 if TYPE_CHECKING:
     from cluster.citations import LabelledSentence
     from cluster.signals import ParsedSignals, SignalPoint
+    from scooptrace.settings import Settings
 
 # The labelled sentence sets shipped with the source tree, in the order they were written (see docs/reports.md).
 LABELLED_SETS = (
@@ -60,24 +61,8 @@ def register(cli: click.Group) -> None:
         """Load an outage signal series: CSV ``ts,count[,service]`` (e.g. complaints per minute) or a
         status-page Atom/RSS feed. Rows with problems are reported by line and skipped; re-importing a file
         replaces its rows. Then lines stories up with the signals (spike onset, lag, official statement)."""
-        from cluster.report_store import import_signals, update_reports
-        from scooptrace.db import writer
-
-        path = Path(file)
-        parsed = parse_signal_file(path, service=service, source=source, fmt=fmt)
-        for problem in parsed.problems:
-            where = f"{file}:{problem.line}" if problem.line else file
-            click.echo(f"{where}: {problem.message}" + ("; skipped" if problem.line else ""), err=True)
         settings = build_settings(db, config)
-        with writer(settings.db_path, settings.lock_wait_seconds) as w:
-            stored = import_signals(w.conn, parsed.points)
-            summary = update_reports(w.conn)
-        report = signal_report(parsed.points, stored, len([p for p in parsed.problems if p.line]))
-        if as_json:
-            click.echo(json.dumps({**report, "reports": summary.as_dict()}, ensure_ascii=False, default=str))
-        else:
-            click.echo(describe_signal_report(report, file), err=True)
-            click.echo(summary.describe(), err=True)
+        run_signals_import(settings, Path(file), service=service, source=source, fmt=fmt, as_json=as_json)
 
     @cli.command("eval-citations")
     @click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
@@ -86,16 +71,42 @@ def register(cli: click.Group) -> None:
     def eval_citations(files: tuple[str, ...], show_errors: bool, as_json: bool) -> None:
         """Precision and recall of mention citations on labelled sentences (CSV: lang, citing_outlet,
         expected (outlets separated by |, empty for none), sentence). Default: the shipped sets."""
-        paths = [Path(f) for f in files] or [LABELLED_DIR / name for name in LABELLED_SETS]
-        results = [evaluate_file(path) for path in paths]
-        if as_json:
-            click.echo(json.dumps(results, ensure_ascii=False))
-            return
-        for result in results:
-            click.echo(describe_evaluation(result))
-            if show_errors:
-                for line in result["errors"]:
-                    click.echo(f"  {line}")
+        run_eval_citations(files, show_errors=show_errors, as_json=as_json)
+
+
+def run_signals_import(
+    settings: Settings, path: Path, *, service: str | None, source: str | None, fmt: str | None, as_json: bool
+) -> None:
+    """Parse, report problems by line, store, and line stories up with the signals."""
+    from cluster.report_store import import_signals, update_reports
+    from scooptrace.db import writer
+
+    parsed = parse_signal_file(path, service=service, source=source, fmt=fmt)
+    for problem in parsed.problems:
+        where = f"{path}:{problem.line}" if problem.line else str(path)
+        click.echo(f"{where}: {problem.message}" + ("; skipped" if problem.line else ""), err=True)
+    with writer(settings.db_path, settings.lock_wait_seconds) as w:
+        stored = import_signals(w.conn, parsed.points)
+        summary = update_reports(w.conn)
+    report = signal_report(parsed.points, stored, len([p for p in parsed.problems if p.line]))
+    if as_json:
+        click.echo(json.dumps({**report, "reports": summary.as_dict()}, ensure_ascii=False, default=str))
+    else:
+        click.echo(describe_signal_report(report, str(path)), err=True)
+        click.echo(summary.describe(), err=True)
+
+
+def run_eval_citations(files: Sequence[str], *, show_errors: bool, as_json: bool) -> None:
+    paths = [Path(f) for f in files] or [LABELLED_DIR / name for name in LABELLED_SETS]
+    results = [evaluate_file(path) for path in paths]
+    if as_json:
+        click.echo(json.dumps(results, ensure_ascii=False))
+        return
+    for result in results:
+        click.echo(describe_evaluation(result))
+        if show_errors:
+            for line in result["errors"]:
+                click.echo(f"  {line}")
 
 
 def parse_signal_file(
