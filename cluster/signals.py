@@ -124,7 +124,7 @@ def parse_counts_csv(text: str, source: str, default_service: str) -> ParsedSign
     columns, start = _csv_columns(rows[0])
     points: list[SignalPoint] = []
     problems: list[Problem] = []
-    naive_lines = 0
+    naive_lines = unnamed = 0
     for number, row in enumerate(rows[start:], start=start + 1):
         if not row or not "".join(row).strip() or row[0].lstrip().startswith("#"):
             continue
@@ -134,11 +134,14 @@ def parse_counts_csv(text: str, source: str, default_service: str) -> ParsedSign
             problems.append(Problem(number, str(exc)))
             continue
         naive_lines += not zoned
+        unnamed += not _cell(row, columns.get("service"))
         points.append(point)
     if not points:
         raise SignalFormatError(f"no usable `ts,count[,service]` rows ({len(problems)} rows with problems)")
     if naive_lines:
         problems.append(Problem(None, f"{naive_lines} timestamps without a time zone were read as UTC"))
+    if unnamed:
+        problems.append(Problem(None, f"{unnamed} rows name no service: recorded as {default_service!r}"))
     return ParsedSignals(tuple(points), tuple(problems))
 
 
@@ -152,6 +155,10 @@ def _csv_columns(first: Sequence[str]) -> tuple[dict[str, int], int]:
         service = names.index("service") if "service" in names else None
         return {"ts": ts, "count": count, **({"service": service} if service is not None else {})}, 1
     return {"ts": 0, "count": 1, "service": 2}, 0
+
+
+def _cell(row: Sequence[str], index: int | None) -> str:
+    return row[index].strip() if index is not None and index < len(row) else ""
 
 
 def _counts_row(
@@ -169,8 +176,7 @@ def _counts_row(
         raise ValueError(f"count {row[columns['count']]!r} is not a number") from exc
     if value < 0 or value != value:
         raise ValueError(f"count {row[columns['count']]!r} must be a non-negative number")
-    index = columns.get("service")
-    service = (row[index].strip() if index is not None and index < len(row) else "") or default_service
+    service = _cell(row, columns.get("service")) or default_service
     return SignalPoint(source, service, ts, value, "complaints"), zoned
 
 
@@ -317,14 +323,27 @@ def index_signals(
     signals: Sequence[SignalPoint], services: Mapping[str, Sequence[str]]
 ) -> dict[str, ServiceSignals]:
     """Per service: its name pattern (with the alias table's forms), complaint spikes and status entries."""
+    by_service: dict[str, list[SignalPoint]] = {}
+    for point in signals:
+        by_service.setdefault(point.service, []).append(point)
     index = {}
-    for service in sorted({p.service for p in signals}):
-        mine = [p for p in signals if p.service == service]
-        series = [(p.ts, p.value) for p in mine if p.kind == "complaints" and p.value is not None]
+    for service, mine in sorted(by_service.items()):
+        onsets: list[Onset] = []
+        for source in sorted({p.source for p in mine if p.kind == "complaints"}):
+            # Each source is its own series: two trackers' counts are not one curve.
+            series = [
+                (p.ts, p.value)
+                for p in mine
+                if p.source == source and p.kind == "complaints" and p.value is not None
+            ]
+            onsets += detect_onsets(series, service)
         statuses = tuple(sorted((p for p in mine if p.kind == "status"), key=lambda p: (p.ts, p.text or "")))
         aliases = services.get(_service_key(service, services), ())
         index[service] = ServiceSignals(
-            service, service_pattern(service, aliases), tuple(detect_onsets(series, service)), statuses
+            service,
+            service_pattern(service, aliases),
+            tuple(sorted(onsets, key=lambda o: o.onset_at)),
+            statuses,
         )
     return index
 

@@ -101,6 +101,7 @@ def test_counts_csv_without_header_and_default_service() -> None:
     parsed = parse_counts_csv("2026-10-06T20:00:00Z,5\n2026-10-06T20:01:00Z,6,Slack\n", "f.csv", "Amazon")
     assert [p.service for p in parsed.points] == ["Amazon", "Slack"]
     assert all(p.kind == "complaints" for p in parsed.points)
+    assert [p.message for p in parsed.problems] == ["1 rows name no service: recorded as 'Amazon'"]
 
 
 @pytest.mark.parametrize("text", ["", "hello\nworld\n", "ts,foo\n1,2\n"])
@@ -184,3 +185,13 @@ def test_status_entry_far_from_a_story_without_spike_is_not_its_statement() -> N
     status_only = index_signals([p for p in _amazon_signals() if p.kind == "status"], load_services())
     [outage] = link_story(StoryRef("s7", "Amazon checkout errors", minutes(65), minutes(90)), status_only)
     assert outage.onset_at is None and outage.statement_at == minutes(185)
+
+
+def test_each_source_is_its_own_series() -> None:
+    # Two trackers counting the same service on different scales: merged, they would look like noise.
+    small = [SignalPoint("a.csv", "Amazon", t, v, "complaints") for t, v in noisy(1, mean=5, sd=1)]
+    big = [SignalPoint("b.csv", "Amazon", t, v, "complaints") for t, v in noisy(2, mean=400, sd=20)]
+    for offset, value in enumerate([40.0, 90.0, 120.0]):
+        small[150 + offset] = SignalPoint("a.csv", "Amazon", minutes(150 + offset), value, "complaints")
+    [onset] = index_signals([*small, *big], load_services())["Amazon"].onsets
+    assert onset.onset_at == minutes(150)
