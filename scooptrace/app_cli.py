@@ -36,6 +36,8 @@ def streamlit_command(port: int, address: str | None) -> list[str]:
         "true",
         "--browser.gatherUsageStats",
         "false",
+        "--client.toolbarMode",
+        "viewer",
     ]
     if address:
         command += ["--server.address", address]

@@ -82,7 +82,7 @@ def test_stories_page_lists_newest_first(monkeypatch: pytest.MonkeyPatch, tmp_pa
     at = open_app(monkeypatch, build_story_db(tmp_path / "s.duckdb"))
     frame = at.dataframe[0].value
     assert frame["first_outlet"].tolist() == ["GeekWire", "The Register", "Evil Daily"]
-    assert frame["headline"].tolist()[2] == HOSTILE_TITLE
+    assert frame["headline"].tolist()[2] == "\u2068" + HOSTILE_TITLE + "\u2069"
     assert frame["open"].tolist()[0] == f"story?id={AMAZON}"
     assert frame["spread"].tolist()[0] == "2 h 12 min"
     assert sorted(frame["languages"].tolist()[0]) == ["ar", "en", "es"]
@@ -127,7 +127,7 @@ def test_story_deep_link(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     assert "checkout outage" in at.title[0].value
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["First report"] == "GeekWire"
-    assert metrics["At"] == r"2026\-10\-06 20\:38 UTC"
+    assert metrics["At (2026-10-06)"] == r"20\:38 UTC"
     assert metrics["To 5 outlets"] == "57 min"
     assert "credited as first" in at.info[0].value
     assert r"\$5bn" in at.info[0].value  # escaped: no LaTeX
@@ -188,7 +188,7 @@ def test_story_chart_layers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
 def test_story_time_zone_choice(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     at = open_app(monkeypatch, build_story_db(tmp_path / "s.duckdb"), "story", id=AMAZON)
     at.sidebar.selectbox[0].set_value("America/New_York").run()
-    assert {m.label: m.value for m in at.metric}["At"] == r"2026\-10\-06 16\:38 EDT"
+    assert {m.label: m.value for m in at.metric}["At (2026-10-06)"] == r"16\:38 EDT"
     assert at.dataframe[0].value["when"].tolist()[0] == "2026-10-06 16:38 EDT"
 
 

@@ -27,7 +27,7 @@ def test_stories_page(monkeypatch: pytest.MonkeyPatch, pipeline_db: Path) -> Non
     at = open_app(monkeypatch, pipeline_db)
     frame = at.dataframe[0].value
     assert set(frame["first_outlet"]) == {"GeekWire", "Evil Daily", "The Register"}
-    assert HOSTILE_TITLE in frame["headline"].tolist()
+    assert "\u2068" + HOSTILE_TITLE + "\u2069" in frame["headline"].tolist()
     at.multiselect(key="stories_languages").set_value(["ar"]).run()
     assert at.dataframe[0].value["first_outlet"].tolist() == ["GeekWire"]
 

@@ -20,9 +20,14 @@ from scooptrace.pages._text import format_lag, format_time, to_zone
 FIRST, INDEPENDENT, COPY = "first report", "independent report", "syndicated copy"
 KIND_DOMAIN = [FIRST, INDEPENDENT, COPY]
 KIND_COLOR = ["#d62728", "#1f77b4", "#9e9e9e"]
+KIND_FILL = [*KIND_COLOR[:2], "white"]  # copies are hollow
 KIND_SHAPE = ["diamond", "circle", "square"]
 KIND_SIZE = [360, 90, 70]
-ROW_HEIGHT = 30
+ROW_HEIGHT = 34
+# 24-hour clock; the date where a day begins.
+TIME_LABEL = (
+    "timeFormat(datum.value, hours(datum.value) == 0 && minutes(datum.value) == 0 ? '%a %d %b' : '%H:%M')"
+)
 
 
 @dataclass(frozen=True)
@@ -99,11 +104,11 @@ def timeline_chart(
     order = outlet_order(timeline)
     points = article_points(timeline, zone_name)
     domain = domain or time_domain(points["time"], complaints, markers, zone_name)
-    x = alt.X("time:T", title=f"Time ({zone_label(points, zone_name)})", scale=alt.Scale(domain=domain))
+    x = time_axis(domain, f"Time ({zone_label(points, zone_name)})")
     y = alt.Y(
         "outlet:N", sort=order, scale=alt.Scale(domain=order), title=None, axis=alt.Axis(labelLimit=220)
     )
-    height = max(140, ROW_HEIGHT * len(order))
+    height = 80 + ROW_HEIGHT * max(3, len(order))
     layers: list[alt.Chart | alt.LayerChart] = []
     edges = citation_edges(timeline, citations, zone_name)
     if not edges.empty:
@@ -127,16 +132,15 @@ def point_layer(points: pd.DataFrame, x: alt.X, y: alt.Y) -> alt.Chart:
         .encode(
             x=x,
             y=y,
-            color=alt.Color(
+            # One merged legend: every channel keyed on kind must carry the same legend (a None drops it).
+            stroke=alt.Stroke(
                 "kind:N", scale=alt.Scale(domain=KIND_DOMAIN, range=KIND_COLOR), legend=kind_legend
             ),
             shape=alt.Shape(
                 "kind:N", scale=alt.Scale(domain=KIND_DOMAIN, range=KIND_SHAPE), legend=kind_legend
             ),
-            size=alt.Size("kind:N", scale=alt.Scale(domain=KIND_DOMAIN, range=KIND_SIZE), legend=None),
-            fill=alt.condition(
-                f"datum.kind == '{COPY}'", alt.value("white"), alt.Color("kind:N", legend=None)
-            ),
+            size=alt.Size("kind:N", scale=alt.Scale(domain=KIND_DOMAIN, range=KIND_SIZE), legend=kind_legend),
+            fill=alt.Fill("kind:N", scale=alt.Scale(domain=KIND_DOMAIN, range=KIND_FILL), legend=kind_legend),
             tooltip=[
                 alt.Tooltip("outlet:N", title="Outlet"),
                 alt.Tooltip("title:N", title="Title"),
@@ -168,28 +172,35 @@ def edge_layer(edges: pd.DataFrame, x: alt.X, y: alt.Y) -> alt.Chart:
     )
 
 
+MARKER_COLORS = {"onset": "#b71c1c", "statement": "#2e7d32"}
+
+
 def marker_layers(markers: list[Marker], x: alt.X, zone_name: str) -> list[alt.Chart]:
-    if not markers:
-        return []
-    frame = pd.DataFrame(
-        {
-            "time": [to_zone(pd.Series([m.at]), zone_name).dt.tz_localize(None).iloc[0] for m in markers],
-            "label": [m.label[:60] for m in markers],
-            "kind": [m.kind for m in markers],
-            "when": [format_time(m.at, zone_name) for m in markers],
-        }
-    )
-    color = alt.Color(
-        "kind:N", scale=alt.Scale(domain=["onset", "statement"], range=["#b71c1c", "#2e7d32"]), legend=None
-    )
-    base = alt.Chart(frame).encode(x=x, color=color)
-    rules = base.mark_rule(strokeDash=[6, 4], strokeWidth=2).encode(
-        tooltip=[alt.Tooltip("label:N", title="Marker"), alt.Tooltip("when:N", title="At")]
-    )
-    labels = base.mark_text(align="left", baseline="top", dx=4, dy=2, fontSize=11).encode(
-        text="label:N", y=alt.value(0)
-    )
-    return [rules, labels]
+    """A dashed rule and a label per marker; constant colours so they never share the articles' colour scale."""
+    layers: list[alt.Chart] = []
+    for kind, color in MARKER_COLORS.items():
+        chosen = [m for m in markers if m.kind == kind]
+        if not chosen:
+            continue
+        frame = pd.DataFrame(
+            {
+                "time": [to_zone(pd.Series([m.at]), zone_name).dt.tz_localize(None).iloc[0] for m in chosen],
+                "label": [m.label[:60] for m in chosen],
+                "when": [format_time(m.at, zone_name) for m in chosen],
+            }
+        )
+        base = alt.Chart(frame).encode(x=x)
+        layers.append(
+            base.mark_rule(strokeDash=[6, 4], strokeWidth=2, color=color).encode(
+                tooltip=[alt.Tooltip("label:N", title="Marker"), alt.Tooltip("when:N", title="At")]
+            )
+        )
+        layers.append(
+            base.mark_text(
+                align="left", baseline="top", dx=5, dy=2, fontSize=11, color=color, fontWeight="bold"
+            ).encode(text="label:N", y=alt.value(0))
+        )
+    return layers
 
 
 def complaint_layer(complaints: pd.DataFrame, domain: list[str], zone_name: str) -> alt.Chart:
@@ -200,7 +211,7 @@ def complaint_layer(complaints: pd.DataFrame, domain: list[str], zone_name: str)
         alt.Chart(frame)
         .mark_area(color="#e57373", opacity=0.18, interpolate="monotone")
         .encode(
-            x=alt.X("time:T", scale=alt.Scale(domain=domain)),
+            x=time_axis(domain, None),
             y=alt.Y("value:Q", title="complaints", axis=alt.Axis(orient="right", grid=False)),
             tooltip=[alt.Tooltip("value:Q", title="Complaints")],
         )
@@ -223,7 +234,7 @@ def spread_chart(timeline: pd.DataFrame, zone_name: str, domain: list[str]) -> a
     """The cumulative outlets curve, on the same time axis as the timeline."""
     frame = cumulative_outlets(timeline, zone_name)
     base = alt.Chart(frame).encode(
-        x=alt.X("time:T", title=None, scale=alt.Scale(domain=domain)),
+        x=time_axis(domain, None),
         y=alt.Y("outlets:Q", title="outlets so far", axis=alt.Axis(tickMinStep=1)),
     )
     line = base.mark_line(interpolate="step-after", color="#1f77b4")
@@ -248,5 +259,17 @@ def time_domain(
 
 
 def zone_label(points: pd.DataFrame, zone_name: str) -> str:
+    """ "UTC", "America/New_York, EDT"."""
     abbreviations = points["when"].str.rsplit(" ", n=1).str[-1].unique().tolist()
-    return zone_name if len(abbreviations) != 1 else f"{zone_name}, {abbreviations[0]}"
+    if len(abbreviations) != 1 or abbreviations[0] == zone_name:
+        return zone_name
+    return f"{zone_name}, {abbreviations[0]}"
+
+
+def time_axis(domain: list[str], title: str | None) -> alt.X:
+    return alt.X(
+        "time:T",
+        title=title,
+        scale=alt.Scale(domain=domain),
+        axis=alt.Axis(labelExpr=TIME_LABEL, labelOverlap=True, grid=True, gridOpacity=0.4),
+    )

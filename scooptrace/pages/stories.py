@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import pandas as pd
 import streamlit as st
 
 from scooptrace import queries
 from scooptrace.pages import _common
-from scooptrace.pages._text import format_duration, to_zone
+from scooptrace.pages._text import bidi_isolate, format_duration, to_zone
 
 RANGES = {
     "Last 24 hours": timedelta(days=1),
@@ -79,28 +80,28 @@ def filters(outlets: list[str], languages: list[str]) -> queries.StoryFilter:
 
 
 COLUMNS = {
-    "open": st.column_config.LinkColumn("Link", display_text="open", help="Shareable link to the story"),
     "first_time": st.column_config.TextColumn("First report"),
-    "first_outlet": st.column_config.TextColumn("Broken by"),
     "headline": st.column_config.TextColumn("Headline", width="large"),
+    "first_outlet": st.column_config.TextColumn("Broken by"),
     "n_outlets": st.column_config.NumberColumn("Outlets", format="%d"),
-    "n_articles": st.column_config.NumberColumn("Articles", format="%d"),
-    "languages": st.column_config.ListColumn("Languages"),
     "spread": st.column_config.TextColumn("Spread", help="From the first report to the latest article"),
+    "languages": st.column_config.ListColumn("Languages"),
+    "n_articles": st.column_config.NumberColumn("Articles", format="%d"),
+    "open": st.column_config.LinkColumn("Link", display_text="open", help="Shareable link to the story"),
 }
 
 
 def display_frame(frame: pd.DataFrame, zone_name: str) -> pd.DataFrame:
     out = pd.DataFrame(index=frame.index)
-    out["open"] = "story?id=" + frame["story_id"].astype(str)
     out["first_time"] = to_zone(frame["first_published_at"], zone_name).dt.strftime("%Y-%m-%d %H:%M %Z")
     out["first_outlet"] = frame["first_outlet"]
-    out["headline"] = frame["headline"]
+    out["headline"] = frame["headline"].map(bidi_isolate)
     out["n_outlets"] = frame["n_outlets"]
     out["n_articles"] = frame["n_articles"]
     out["languages"] = frame["languages"].map(lambda value: sorted(value) if value is not None else [])
     out["spread"] = frame["spread_seconds"].map(format_duration)
-    return out.reset_index(drop=True)
+    out["open"] = "story?id=" + frame["story_id"].astype(str).map(quote)
+    return out[list(COLUMNS)].reset_index(drop=True)
 
 
 if __name__ == "__main__":

@@ -85,6 +85,7 @@ def show_story(state: queries.DbStatus, info: dict[str, Any], timeline: pd.DataF
     st.altair_chart(
         _chart.timeline_chart(timeline, citations, complaints, markers, zone_name, domain), width="stretch"
     )
+    st.caption(CHART_NOTE)
     st.altair_chart(_chart.spread_chart(timeline, zone_name, domain), width="stretch")
     evidence = info.get("first_report_evidence")
     if evidence:
@@ -92,6 +93,13 @@ def show_story(state: queries.DbStatus, info: dict[str, Any], timeline: pd.DataF
     articles_table(timeline, zone_name)
     downloads(info, timeline)
     citations_table(citations)
+
+
+CHART_NOTE = (
+    "One mark per article; outlets in order of first coverage. Dashed orange lines run from a follower to the "
+    "outlet it credits. Shaded: complaints (right axis); red rule: where they began rising; green: official "
+    "statements. Below: how many outlets had covered it over time."
+)
 
 
 def key_figures(
@@ -102,7 +110,8 @@ def key_figures(
     statement = next((m for m in markers if m.kind == "statement"), None)
     cols = st.columns(5)
     cols[0].metric("First report", escape_markdown(info.get("first_outlet") or "?"))
-    cols[1].metric("At", escape_markdown(format_time(first_at, zone_name)))
+    day = format_time(first_at, zone_name)[:10]
+    cols[1].metric(f"At ({day})", escape_markdown(format_time(first_at, zone_name, with_date=False)))
     cols[2].metric("Outlets", f"{info.get('n_outlets', 0)} · {info.get('n_articles', 0)} articles")
     cols[3].metric("To 5 outlets", escape_markdown(time_to_outlets(timeline, 5) or "not yet"))
     languages = info.get("languages") or []
