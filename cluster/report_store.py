@@ -75,6 +75,7 @@ def update_reports(conn: duckdb.DuckDBPyConnection, *, full: bool = False) -> Re
         reason = "first run" if previous is None else "outlet data or cues changed"
     conn.execute("BEGIN")
     try:
+        _forget_removed_articles(conn)
         scanned, found = _scan_citations(conn, directory, rescan=bool(reason))
         story_ids = _stories_to_refresh(conn, scanned, everything=bool(reason))
         _resolve_mention_targets(conn, story_ids)
@@ -86,6 +87,16 @@ def update_reports(conn: duckdb.DuckDBPyConnection, *, full: bool = False) -> Re
         conn.execute("ROLLBACK")
         raise
     return ReportSummary(len(scanned), found, reports, links, round(time.monotonic() - started, 3), reason)
+
+
+def _forget_removed_articles(conn: duckdb.DuckDBPyConnection) -> None:
+    """Articles merged away by ingest's de-duplication take their citations with them."""
+    conn.execute("DELETE FROM citation WHERE citing_article_id NOT IN (SELECT article_id FROM article)")
+    conn.execute("DELETE FROM citation_scan WHERE article_id NOT IN (SELECT article_id FROM article)")
+    conn.execute(
+        "UPDATE citation SET cited_article_id = NULL "
+        "WHERE cited_article_id IS NOT NULL AND cited_article_id NOT IN (SELECT article_id FROM article)"
+    )
 
 
 def outlet_directory(conn: duckdb.DuckDBPyConnection) -> OutletDirectory:

@@ -279,3 +279,19 @@ def test_stories_view_carries_outage_and_spread(db: Path) -> None:
     assert service == "Amazon" and statement is None and uncertain
     assert onset == datetime(2026, 10, 6, 20, 3, tzinfo=UTC) and lag == 35 * 60
     assert summary.endswith("no official statement yet")
+
+
+def test_removed_articles_take_their_citations(db: Path) -> None:
+    with writer(db) as w:
+        update_reports(w.conn)
+        w.conn.execute("DELETE FROM story_member WHERE article_id IN ('cnbc', 'geek')")
+        w.conn.execute("DELETE FROM article WHERE article_id IN ('cnbc', 'geek')")
+        w.conn.execute("UPDATE story SET first_report_method = 'earliest'")
+        update_reports(w.conn)
+        assert w.conn.execute(
+            "SELECT count(*) FROM citation WHERE citing_article_id = 'cnbc'"
+        ).fetchone() == (0,)
+        cited = w.conn.execute(
+            "SELECT DISTINCT cited_article_id FROM citation WHERE cited_outlet = 'GeekWire'"
+        )
+        assert cited.fetchall() == [(None,)]
