@@ -37,7 +37,7 @@ def register(cli: click.Group) -> None:
 
         settings = build_settings(db, config)
         with writer(settings.db_path, settings.lock_wait_seconds) as w:
-            summary = update_stories(w.conn, rebuild=rebuild)
+            summary = update_stories(w.conn, rebuild=rebuild, workers=None)
             _update_reports(w.conn, full=rebuild)
         emit_summary(summary, as_json)
 

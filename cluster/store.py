@@ -74,9 +74,17 @@ def clustering_fingerprint(params: ClusterParams) -> str:
 
 
 def update_stories(
-    conn: duckdb.DuckDBPyConnection, *, rebuild: bool = False, params: ClusterParams = DEFAULT_PARAMS
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    rebuild: bool = False,
+    params: ClusterParams = DEFAULT_PARAMS,
+    workers: int | None = 0,
 ) -> ClusterSummary:
-    """Assign every unassigned article to a story (or, with ``rebuild``, recompute all stories)."""
+    """Assign every unassigned article to a story (or, with ``rebuild``, recompute all stories).
+
+    ``workers``: processes that featurise a large batch beside the clustering one (None: one per spare
+    core; 0: none). They are started with "spawn", so a calling script needs the usual
+    ``if __name__ == "__main__"`` guard; the ``scooptrace`` command has it."""
     started = time.monotonic()
     fingerprint = clustering_fingerprint(params)
     reason = _rebuild_reason(conn, fingerprint, rebuild)
@@ -84,7 +92,7 @@ def update_stories(
     try:
         if reason:
             _clear(conn)
-        result = _run(conn, params)
+        result = _run(conn, params, workers)
         _set_state(conn, "fingerprint", fingerprint)
         conn.execute("COMMIT")
     except BaseException:
@@ -131,7 +139,7 @@ class _RunResult:
     changed: set[str]
 
 
-def _run(conn: duckdb.DuckDBPyConnection, params: ClusterParams) -> _RunResult:
+def _run(conn: duckdb.DuckDBPyConnection, params: ClusterParams, workers: int | None) -> _RunResult:
     new = _load_articles(conn, "NOT EXISTS (SELECT 1 FROM story_member m WHERE m.article_id = a.article_id)")
     if not new:
         return _RunResult([], 0, 0, 0, set())
@@ -147,7 +155,7 @@ def _run(conn: duckdb.DuckDBPyConnection, params: ClusterParams) -> _RunResult:
     clusterer = Clusterer(params, *_token_stats(conn))
     old_stories = _forget(conn, clusterer, replayed)
     clusterer.restore(_open_stories(conn, params, cutoff_us, cutoff[1]))
-    assignments = clusterer.add_all([*replayed, *new])
+    assignments = clusterer.add_all([*replayed, *new], workers=workers)
     _write_members(conn, assignments)
     changed = old_stories | {a.story_id for a in assignments}
     _refresh_stories(conn, changed)

@@ -23,6 +23,7 @@ from rapidfuzz.fuzz import ratio
 
 from cluster.features import ENTITY, EVENT, Features, featurize
 from cluster.model import ArticleIn, Assignment, StoryMembers
+from cluster.parallel import featurize_many
 from cluster.params import DEFAULT_PARAMS, ClusterParams
 from cluster.syndication import SyndicationIndex, find_original
 
@@ -102,15 +103,17 @@ class Clusterer:
                     state = self._found(article, story.story_id)
                 self._join(state, article, features, origin)
 
-    def add(self, article: ArticleIn) -> Assignment:
-        """Assign one article (later in ``sort_key`` order than every article added before)."""
+    def add(self, article: ArticleIn, features: Features | None = None) -> Assignment:
+        """Assign one article (later in ``sort_key`` order than every article added before). ``features``
+        may be given when computed elsewhere (see cluster.parallel); they must be ``self.features(article)``."""
         key = article.sort_key
         if self._last_key is not None and key < self._last_key:
             raise ValueError(f"article {article.article_id} is out of order")
         self._last_key = key
         ts = key[0]
         self._expire(ts)
-        features = self.features(article)
+        if features is None:
+            features = self.features(article)
         weights = self._weights(features)
         story, score, origin, evidence = self._choose(article, features, weights, ts)
         if story is None:
@@ -120,9 +123,12 @@ class Clusterer:
         self._count_tokens(features)
         return Assignment(article.article_id, story.story_id, score, origin, evidence)
 
-    def add_all(self, articles: Iterable[ArticleIn]) -> list[Assignment]:
-        """Assign every article, in processing order."""
-        return [self.add(article) for article in sorted(articles, key=lambda a: a.sort_key)]
+    def add_all(self, articles: Iterable[ArticleIn], workers: int | None = 0) -> list[Assignment]:
+        """Assign every article, in processing order. With ``workers`` (None: one per spare core), a large
+        batch is featurised on other processes meanwhile; the result is the same."""
+        ordered = sorted(articles, key=lambda a: a.sort_key)
+        features = featurize_many(ordered, self.params, workers)
+        return [self.add(article, f) for article, f in zip(ordered, features, strict=True)]
 
     def features(self, article: ArticleIn) -> Features:
         p = self.params

@@ -202,3 +202,12 @@ def test_dev_set_stays_above_the_pinned_figures() -> None:
     result = evaluate(labelled.gold, {a.article_id: a.story_id for a in cluster_articles(labelled.articles)})
     assert result.bcubed.precision >= 0.80
     assert result.bcubed.f1 >= 0.71
+
+
+def test_featurising_on_a_worker_process_changes_nothing() -> None:
+    from cluster.parallel import featurize_many
+
+    articles = list(read_labelled_csv(OUTAGES).articles)
+    serial = list(featurize_many(articles, DEFAULT_PARAMS, workers=0))
+    parallel = list(featurize_many(articles, DEFAULT_PARAMS, workers=1, min_items=1))
+    assert parallel == serial
