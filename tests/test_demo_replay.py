@@ -5,6 +5,7 @@ The expectations are derived from the world's data (``scooptrace/demo/world``), 
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -88,6 +89,9 @@ def test_replay_prints_its_steps(built: Built) -> None:
     ):
         assert step in out
     assert "signals: imported complaints.csv" in out, out
+    # Later rounds are conditional GETs: most feeds have not changed and answer 304.
+    unchanged = [int(n) for n in re.findall(r"feeds_unchanged=(\d+)", out)]
+    assert len(unchanged) == len(built.world.rounds) and all(n > 0 for n in unchanged[1:]), unchanged
 
 
 def test_every_article_stored_with_its_page_time(built: Built) -> None:
@@ -137,6 +141,24 @@ def test_geekwire_is_first(built: Built) -> None:
         )
     }
     assert lags[ids["circuit-daily/amazon-checkout-down-error"]] == 13 * 60
+
+
+def test_lags_follow_the_world(built: Built) -> None:
+    ids = built.article_ids()
+    first = built.world.articles[GEEKWIRE_FIRST].published
+    story_id = built.story_of(GEEKWIRE_FIRST)
+    lags = {
+        r["article_id"]: r["lag_seconds"]
+        for r in built.rows(
+            "SELECT article_id, lag_seconds FROM story_timeline WHERE story_id = ?", [story_id]
+        )
+    }
+    for article in members(built.world, CENTRE):
+        expected = (article.published - first).total_seconds()
+        assert lags[ids[article.key]] == expected, article.key
+        language = built.world.outlets[article.outlet].language
+        if language != "en":  # Spanish and Arabic outlets follow hours later
+            assert expected >= 3 * 3600, article.key
 
 
 def test_syndicated_copies(built: Built) -> None:
