@@ -143,7 +143,8 @@ def featurize(
     lead = content_tokens(lead_source, lex, stops) if lead_source else []
     language = primary_language(article.language) or detect_script_language(article.title) or "und"
     latin = language not in ("ar", "fa", "ur", "ru", "uk", "zh", "ja", "ko", "he", "el")
-    names = _names(article.title) if latin else set()
+    # German capitalises every noun: capitals say nothing about names there.
+    names = _names(article.title) if latin and language != "de" else set()
     title_set = frozenset(title)
     title_sorted = tuple(sorted(title_set))
     every = title_set.union(lead)

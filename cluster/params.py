@@ -25,6 +25,7 @@ class ClusterParams:
     # reaches open_gap_hours: an article an hour later needs a little less evidence than one a day later.
     time_penalty: float = 0.15
     same_outlet_penalty: float = 0.15
+    singleton_margin: float = 0.2
 
     # --- weights of a token -------------------------------------------------------------------------------
     # Weight = idf x class multiplier x field weight. idf = ln((n_docs + idf_prior_docs) / (df + 1)):
@@ -52,7 +53,7 @@ class ClusterParams:
 
     # --- decision -------------------------------------------------------------------------------------------
     # An article joins the best open story when the combined similarity reaches this; else it founds one.
-    join_threshold: float = 0.4
+    join_threshold: float = 0.35
     # Tokens in at least this share of a story's members form its core (what the story is about).
     core_share: float = 0.34
     # Blend of the two coverages: article side (its weight found in the story) and story side (the story's
@@ -63,9 +64,10 @@ class ClusterParams:
     fuzzy_weight: float = 0.2
     # Representatives compared by rapidfuzz: the founder plus the latest few members.
     representatives: int = 3
-    # Across languages only portable tokens (aliases, numbers, names) count; at least this much of it must
-    # be entity weight, so a shared event word alone ("outage") never joins two languages.
-    cross_language_min_entity: float = 0.3
+    # Across languages only portable tokens (aliases, numbers, names) count, a shared entity is required,
+    # and the smaller of the two coverages must reach this: with so few tokens, one shared name ("Amazon")
+    # is not enough when the story is about Amazon *and* an outage and the article about Amazon shares.
+    cross_language_min_coverage: float = 0.6
 
     # --- syndication ------------------------------------------------------------------------------------
     # Bodies compared on their first characters; near-identical at this rapidfuzz ratio or more is a copy.

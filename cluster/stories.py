@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz.fuzz import ratio
 
-from cluster.features import ENTITY, EVENT, Features, featurize
+from cluster.features import ENTITY, EVENT, PORTABLE_HEADS, Features, featurize
 from cluster.model import ArticleIn, Assignment, StoryMembers
 from cluster.parallel import featurize_many
 from cluster.params import DEFAULT_PARAMS, ClusterParams
@@ -213,19 +213,22 @@ class Clusterer:
         factor = 1 - p.time_penalty * min(1.0, gap)
         if outlet in story.outlets:
             factor *= 1 - p.same_outlet_penalty
+        if story.n == 1:
+            factor *= 1 - p.singleton_margin
         score = self._coverage(story, weights, features.title_tokens)
         if features.lead_tokens:
             score = max(score, self._coverage(story, weights, weights.keys()))
         main = story.main_language
+        cross = 0.0
         if features.language != main and "und" not in (features.language, main):
-            score = max(score, self._cross_language(story, features, weights))
+            cross = self._cross_language(story, features, weights)
         score = (1 - p.fuzzy_weight) * score
-        if (score + p.fuzzy_weight) * factor < floor:
+        if max(score + p.fuzzy_weight, cross) * factor < floor:
             return -1.0  # even identical wording could not lift it to the floor
         fuzzy = 0.0
         for rep in story.representatives:
             fuzzy = max(fuzzy, ratio(features.fuzzy_title, rep))
-        return (score + p.fuzzy_weight * fuzzy / 100.0) * factor
+        return max(score + p.fuzzy_weight * fuzzy / 100.0, cross) * factor
 
     def _coverage(self, story: _Story, weights: dict[str, float], tokens: Iterable[str]) -> float:
         """Weighted agreement of article and story: the article's weight found in the story profile and the
@@ -248,12 +251,30 @@ class Clusterer:
         return side * article_side + (1 - side) * story_side
 
     def _cross_language(self, story: _Story, features: Features, weights: dict[str, float]) -> float:
-        """Coverage on the tokens that carry across languages; needs a shared entity."""
-        shared_entity = sum(weights[t] for t in features.portable if t[0] == ENTITY and t in story.counts)
-        portable_total = sum(weights[t] for t in features.portable)
-        if not portable_total or shared_entity < self.params.cross_language_min_entity * portable_total:
+        """Across languages only what carries over counts: aliases, numbers, Latin names in another script.
+        Few tokens, so both sides must agree (the smaller coverage), and a shared entity is required: a
+        shared event word alone ("outage") never joins a Spanish Teams article to an English Amazon story."""
+        full = TITLE_COUNT * story.n
+        counts = story.counts
+        total = found = entity = 0.0
+        for token in features.portable:
+            weight = weights[token]
+            total += weight
+            count = counts.get(token, 0)
+            if count:
+                found += weight * count / full
+                if token[0] == ENTITY:
+                    entity += weight
+        if not entity:
             return 0.0
-        return self._coverage(story, weights, sorted(features.portable))
+        core_total = core_found = 0.0
+        for token, value in story.core.items():
+            if token[0] in PORTABLE_HEADS or token.isdigit():
+                core_total += value
+                if token in weights:
+                    core_found += value
+        score = min(found / total, core_found / core_total if core_total else 0.0)
+        return score if score >= self.params.cross_language_min_coverage else 0.0
 
     # --- state ---------------------------------------------------------------------------------------------
 
@@ -323,7 +344,8 @@ class Clusterer:
             counts[token] = counts.get(token, 0) + TITLE_COUNT
         for token in features.lead_tokens:
             counts[token] = counts.get(token, 0) + LEAD_COUNT
-        threshold = p.core_share * TITLE_COUNT * story.n
+        # At least a title mention: a lone article's lead words are context, not what the story is about.
+        threshold = max(p.core_share * story.n, 1) * TITLE_COUNT
         # The threshold only rises, and only this article's tokens gained counts: so the new core is within
         # the old core plus this article's tokens (no scan of the whole profile).
         class_get = self._class_cache.get  # filled by _class_weight for every token of this article
