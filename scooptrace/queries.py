@@ -215,19 +215,16 @@ def story_citations(db_path: Path, story_id: str) -> pd.DataFrame:
 
 
 def story_signals(
-    db_path: Path, first_published_at: datetime, last_published_at: datetime, service: str | None = None
+    db_path: Path, first_published_at: datetime, last_published_at: datetime, service: str
 ) -> pd.DataFrame:
-    """Outage signals (complaint counts, status posts) around a story's coverage, optionally of one service."""
-    params: list[Any] = [first_published_at - SIGNAL_LEAD, last_published_at + SIGNAL_TRAIL]
-    service_clause = ""
-    if service:
-        service_clause = "AND lower(service) = lower(?)"
-        params.append(service)
-    sql = f"""
+    """The outage signals (complaint counts, status posts) of the story's service around its coverage."""
+    sql = """
         SELECT source, service, ts, value, kind, text FROM signals
-        WHERE ts BETWEEN ? AND ? {service_clause}
+        WHERE ts BETWEEN ? AND ? AND lower(service) = lower(?)
         ORDER BY ts, source"""
-    return _fetch_df(db_path, sql, params)
+    return _fetch_df(
+        db_path, sql, [first_published_at - SIGNAL_LEAD, last_published_at + SIGNAL_TRAIL, service]
+    )
 
 
 def story_outage(db_path: Path, story_id: str) -> dict[str, Any] | None:

@@ -125,6 +125,8 @@ CREATE TABLE story_timeline (story_id VARCHAR, article_id VARCHAR, url VARCHAR, 
 CREATE TABLE citations (citing_article_id VARCHAR, cited_outlet VARCHAR, cited_article_id VARCHAR, kind VARCHAR,
     evidence VARCHAR);
 CREATE TABLE signals (source VARCHAR, service VARCHAR, ts TIMESTAMPTZ, value DOUBLE, kind VARCHAR, text VARCHAR);
+CREATE TABLE story_outages (story_id VARCHAR, service VARCHAR, onset_at TIMESTAMPTZ, lag_seconds BIGINT,
+    statement_at TIMESTAMPTZ, statement_text VARCHAR, summary VARCHAR);
 """
 
 
@@ -186,7 +188,7 @@ def build_story_db(path: Path) -> Path:
     """The hand-made world: stand-in tables take the place of the stories/citations/signals views."""
     build_feeds_db(path)
     with writer(path) as w:
-        for view in ("stories", "story_timeline", "citations", "signals", "outlet_stats"):
+        for view in ("stories", "story_timeline", "citations", "signals", "outlet_stats", "story_outages"):
             w.conn.execute(f"DROP VIEW IF EXISTS {view}")
         w.conn.execute(STAND_INS)
         add_story(
@@ -210,6 +212,8 @@ def build_story_db(path: Path) -> Path:
                 "INSERT INTO citations VALUES (?, ?, ?, ?, ?)", [citing, outlet, cited, kind, evidence]
             )
         add_signals(w.conn)
+        # Linked to its service, but without an onset: the app finds the onset itself.
+        w.conn.execute("INSERT INTO story_outages (story_id, service) VALUES (?, 'Amazon')", [AMAZON])
     return path
 
 

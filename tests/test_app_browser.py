@@ -87,7 +87,7 @@ def test_story_deep_link_shows_first_reporter_and_chart(page: Page, base_url: st
     assert first.strip() == "GeekWire"
     heading = page.get_by_role("heading", level=1).first.inner_text()
     assert "Amazon.com checkout outage" in heading
-    assert page.get_by_text("Complaints started rising").count() == 1
+    assert page.get_by_text("Amazon complaints started rising").count() == 1
     assert page.get_by_test_id("stVegaLiteChart").count() == 2
     tooltips = hover_every_point(page)
     hostile = [tip for tip in tooltips if "__pwned" in tip]

@@ -131,7 +131,7 @@ def test_story_deep_link(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     assert metrics["To 5 outlets"] == "57 min"
     assert "credited as first" in at.info[0].value
     assert r"\$5bn" in at.info[0].value  # escaped: no LaTeX
-    assert "Complaints started rising" in texts(at)
+    assert "Amazon complaints started rising at 2026\\-10\\-06 20\\:02 UTC" in texts(at)
     assert "No official statement yet" in texts(at)
     assert len(at.get("download_button")) == 3
 

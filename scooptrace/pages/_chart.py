@@ -24,6 +24,7 @@ KIND_FILL = [*KIND_COLOR[:2], "white"]  # copies are hollow
 KIND_SHAPE = ["diamond", "circle", "square"]
 KIND_SIZE = [360, 90, 70]
 ROW_HEIGHT = 34
+LABEL_WIDTH = 150  # the left axis of both charts, so their time axes line up
 # 24-hour clock; the date where a day begins.
 TIME_LABEL = (
     "timeFormat(datum.value, hours(datum.value) == 0 && minutes(datum.value) == 0 ? '%a %d %b' : '%H:%M')"
@@ -106,7 +107,11 @@ def timeline_chart(
     domain = domain or time_domain(points["time"], complaints, markers, zone_name)
     x = time_axis(domain, f"Time ({zone_label(points, zone_name)})")
     y = alt.Y(
-        "outlet:N", sort=order, scale=alt.Scale(domain=order), title=None, axis=alt.Axis(labelLimit=220)
+        "outlet:N",
+        sort=order,
+        scale=alt.Scale(domain=order),
+        title=None,
+        axis=alt.Axis(labelLimit=LABEL_WIDTH - 10, minExtent=LABEL_WIDTH, maxExtent=LABEL_WIDTH),
     )
     height = 80 + ROW_HEIGHT * max(3, len(order))
     layers: list[alt.Chart | alt.LayerChart] = []
@@ -212,7 +217,7 @@ def complaint_layer(complaints: pd.DataFrame, domain: list[str], zone_name: str)
         .mark_area(color="#e57373", opacity=0.18, interpolate="monotone")
         .encode(
             x=time_axis(domain, None),
-            y=alt.Y("value:Q", title="complaints", axis=alt.Axis(orient="right", grid=False)),
+            y=alt.Y("value:Q", axis=None),  # no right axis: the two charts' time axes stay aligned
             tooltip=[alt.Tooltip("value:Q", title="Complaints")],
         )
     )
@@ -235,7 +240,11 @@ def spread_chart(timeline: pd.DataFrame, zone_name: str, domain: list[str]) -> a
     frame = cumulative_outlets(timeline, zone_name)
     base = alt.Chart(frame).encode(
         x=time_axis(domain, None),
-        y=alt.Y("outlets:Q", title="outlets so far", axis=alt.Axis(tickMinStep=1)),
+        y=alt.Y(
+            "outlets:Q",
+            title=None,  # the caption says what it is; a title would shift the time axis
+            axis=alt.Axis(tickMinStep=1, minExtent=LABEL_WIDTH, maxExtent=LABEL_WIDTH),
+        ),
     )
     line = base.mark_line(interpolate="step-after", color="#1f77b4")
     dots = base.mark_circle(size=40, color="#1f77b4").encode(

@@ -68,9 +68,9 @@ def show_story(state: queries.DbStatus, info: dict[str, Any], timeline: pd.DataF
         info = {**info, **outage}
     signals = (
         _common.cached(queries.story_signals)(
-            state.path, info["first_published_at"], info["last_published_at"], info.get("service")
+            state.path, info["first_published_at"], info["last_published_at"], str(info.get("service"))
         )
-        if state.has("signals") and not timeline.empty
+        if state.has("signals") and info.get("service") and not timeline.empty
         else pd.DataFrame()
     )
     markers = markers_for(info, signals)
@@ -85,7 +85,7 @@ def show_story(state: queries.DbStatus, info: dict[str, Any], timeline: pd.DataF
     st.altair_chart(
         _chart.timeline_chart(timeline, citations, complaints, markers, zone_name, domain), width="stretch"
     )
-    st.caption(CHART_NOTE)
+    st.caption(chart_note(complaints, zone_name))
     st.altair_chart(_chart.spread_chart(timeline, zone_name, domain), width="stretch")
     evidence = info.get("first_report_evidence")
     if evidence:
@@ -95,11 +95,18 @@ def show_story(state: queries.DbStatus, info: dict[str, Any], timeline: pd.DataF
     citations_table(citations)
 
 
-CHART_NOTE = (
-    "One mark per article; outlets in order of first coverage. Dashed orange lines run from a follower to the "
-    "outlet it credits. Shaded: complaints (right axis); red rule: where they began rising; green: official "
-    "statements. Below: how many outlets had covered it over time."
-)
+def chart_note(complaints: pd.DataFrame, zone_name: str) -> str:
+    note = (
+        "One mark per article; outlets in order of first coverage. Dashed orange lines run from a follower to "
+        "the outlet it credits."
+    )
+    if not complaints.empty:
+        peak = complaints.loc[complaints["value"].idxmax()]
+        note += (
+            f" Shaded: complaints (peak {peak['value']:,.0f} at {format_time(peak['ts'], zone_name, False)}); "
+            "red rule: where they began rising; green: official statements."
+        )
+    return escape_markdown(note + " Below: how many outlets had covered the story over time.")
 
 
 def key_figures(
