@@ -161,3 +161,19 @@ def test_opml_lists_every_feed(world: World) -> None:
 
 def test_server_binds_loopback_only(server: DemoServer) -> None:
     assert server.server_address[0] == "127.0.0.1"
+
+
+def test_pages_give_extractors_a_zone_aware_time_and_the_whole_body(world: World, server: DemoServer) -> None:
+    """htmldate prefers a dated URL (day only) to article:published_time, so article URLs carry no date."""
+    import trafilatura
+    from htmldate import find_date
+
+    article = world.articles[GEEKWIRE_FIRST]
+    url = server.base_url + local_article_path(world, article)
+    html = httpx.get(url).text
+    assert (
+        find_date(html, outputformat="%Y-%m-%dT%H:%M:%S%z", original_date=True) == "2026-10-06T13:31:00-0700"
+    )
+    text = trafilatura.extract(html, url=url) or ""
+    assert all(paragraph[:60] in text for paragraph in article.body)
+    assert world.chrome["en"]["cookie"][:30] not in text
