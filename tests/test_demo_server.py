@@ -24,7 +24,7 @@ def world() -> World:
     return load_world()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def server(world: World) -> Iterator[DemoServer]:
     with serve_world(world, DemoClock(world.rounds[-1])) as running:
         yield running

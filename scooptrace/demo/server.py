@@ -192,7 +192,12 @@ class DemoHandler(BaseHTTPRequestHandler):
 @contextmanager
 def running(server: DemoServer) -> Iterator[DemoServer]:
     """Serve in a background thread for the duration of the block, then close the socket."""
-    thread = threading.Thread(target=server.serve_forever, name="scooptrace-demo-server", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        name="scooptrace-demo-server",
+        daemon=True,
+    )
     thread.start()
     try:
         yield server
