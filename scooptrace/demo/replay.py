@@ -119,6 +119,7 @@ def run_cli(args: Sequence[str], python: str = sys.executable) -> CliResult:
 def write_inputs(world: World, server: DemoServer, paths: DemoPaths) -> None:
     """The OPML feeds file, the ingest settings, and the signal files (complaints CSV, status feeds)."""
     paths.root.mkdir(parents=True, exist_ok=True)
+    paths.db.parent.mkdir(parents=True, exist_ok=True)
     paths.opml.write_text(render_opml(world, server.base_url), encoding="utf-8")
     paths.config.write_text(DEMO_CONFIG, encoding="utf-8")
     shutil.copyfile(world.complaints_csv, paths.complaints)
