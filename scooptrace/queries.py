@@ -160,15 +160,16 @@ def stories(db_path: Path, flt: StoryFilter) -> pd.DataFrame:
 
 
 def filter_choices(db_path: Path) -> tuple[list[str], list[str]]:
-    """Outlets and languages present in stories, most frequent first, for the filter widgets."""
+    """Outlets and languages of the stored articles, most frequent first, for the filter widgets (from
+    ``articles``: a third of the cost of going through story_timeline on 1 M articles)."""
     conn = read_connection(db_path)
     try:
         outlets = conn.execute(
-            "SELECT outlet FROM story_timeline WHERE outlet IS NOT NULL GROUP BY outlet "
+            "SELECT outlet FROM articles WHERE outlet IS NOT NULL GROUP BY outlet "
             "ORDER BY count(*) DESC, outlet LIMIT 500"
         ).fetchall()
         languages = conn.execute(
-            "SELECT language FROM story_timeline WHERE language IS NOT NULL GROUP BY language "
+            "SELECT language FROM articles WHERE language IS NOT NULL GROUP BY language "
             "ORDER BY count(*) DESC, language"
         ).fetchall()
     finally:
