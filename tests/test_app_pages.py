@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from scooptrace.db import writer
 from tests.app_fixtures import (
     AMAZON,
     ARABIC_TITLE,
@@ -259,3 +260,16 @@ def test_hostile_headline_is_text(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     assert at.info[0].value == r"Evil Daily first\; \<b\>\$1\<\/b\> and \$2 \*\*bold\*\*"
     table = at.dataframe[0].value
     assert table["link"].tolist()[0] == "https://evil.example/first" and pd.isna(table["link"].tolist()[1])
+
+
+def test_follow_new_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    db = build_story_db(tmp_path / "s.duckdb")
+    at = open_app(monkeypatch, db, "story", id=AMAZON)
+    at.sidebar.toggle(key="scooptrace_follow").set_value(True).run()
+    assert not at.exception
+    with writer(db) as w:  # a new snapshot: the next run shows it
+        w.conn.execute(
+            "UPDATE stories SET headline = 'Amazon checkout restored' WHERE story_id = ?", [AMAZON]
+        )
+    at.run()
+    assert "Amazon checkout restored" in at.title[0].value

@@ -24,6 +24,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 CACHE_TTL_SECONDS = 300
+FOLLOW_SECONDS = 30
 TZ_KEY = "scooptrace_tz"
 HOW_TO_INGEST = """scooptrace feeds import feeds.opml      # or: scooptrace ingest --feeds feeds.opml
 scooptrace ingest                       # fetch, extract, group into stories
@@ -76,7 +77,16 @@ def sidebar(state: queries.DbStatus) -> None:
         if st.button("Refresh", icon=":material/refresh:", help="Read the latest published snapshot"):
             st.cache_data.clear()
             st.rerun()
+        if st.toggle("Follow new data", key="scooptrace_follow", help=f"Check every {FOLLOW_SECONDS} s"):
+            follow(str(state.path), queries.file_version(state.path))
         zone_choice()
+
+
+@st.fragment(run_every=FOLLOW_SECONDS)
+def follow(path: str, seen_version: int) -> None:
+    """Rerun the page when ingest has published a newer snapshot than the one it shows."""
+    if queries.file_version(Path(path)) != seen_version:
+        st.rerun(scope="app")
 
 
 def zone_choice() -> str:
