@@ -42,6 +42,8 @@ def render() -> None:
 
 
 COLUMNS = {
+    "health": st.column_config.TextColumn("Health"),
+    "outlet": st.column_config.TextColumn("Outlet"),
     "feed_url": st.column_config.LinkColumn("Feed"),
     "last_fetched_at": st.column_config.TextColumn("Last fetch"),
     "last_status": st.column_config.NumberColumn("Status", format="%d"),
@@ -57,7 +59,22 @@ def display_frame(frame: pd.DataFrame, zone_name: str) -> pd.DataFrame:
     out["feed_url"] = out["feed_url"].map(safe_url)
     fetched = to_zone(out["last_fetched_at"], zone_name)
     out["last_fetched_at"] = fetched.dt.strftime("%Y-%m-%d %H:%M %Z").where(fetched.notna(), "never")
-    return out[["outlet", *COLUMNS]]
+    out["health"] = [
+        health(error, failures, fetched)
+        for error, failures, fetched in zip(
+            frame["last_error"], frame["consecutive_failures"], frame["last_fetched_at"], strict=True
+        )
+    ]
+    return out[list(COLUMNS)]
+
+
+def health(error: object, failures: float | None, fetched: object) -> str:
+    if fetched is None or pd.isna(fetched):
+        return "⏳ never fetched"
+    count = int(failures) if failures is not None and not pd.isna(failures) else 0
+    if count > 0 or (error is not None and not pd.isna(error)):
+        return f"❌ failing ({count} in a row)" if count else "❌ failing"
+    return "✅ ok"
 
 
 if __name__ == "__main__":

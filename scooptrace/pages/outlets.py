@@ -38,35 +38,53 @@ def render() -> None:
     search = st.text_input("Outlet contains", "")
     if search.strip() and "outlet" in frame.columns:
         frame = frame[frame["outlet"].fillna("").str.contains(search.strip(), case=False, regex=False)]
-    chart = leaderboard(frame)
-    if chart is not None:
-        st.altair_chart(chart, width="stretch")
+    charts = leaderboards(frame)
+    for column, (title, chart) in zip(st.columns(max(1, len(charts))), charts, strict=False):
+        column.markdown(f"**{title}**")
+        column.altair_chart(chart, width="stretch")
+    first = next((c for c in FIRST_COLUMNS if c in frame.columns), None)
+    if first is not None:
+        frame = frame.sort_values([first, "outlet"], ascending=[False, True])
     st.dataframe(frame, hide_index=True, width="stretch")
 
 
-def leaderboard(frame: pd.DataFrame, top: int = 20) -> alt.Chart | None:
-    """Bars of stories reported first (and times credited, when known) for the top outlets."""
-    first = next((c for c in FIRST_COLUMNS if c in frame.columns), None)
-    if first is None or "outlet" not in frame.columns:
-        return None
-    credited = next((c for c in CREDIT_COLUMNS if c in frame.columns), None)
-    measures = [first] + ([credited] if credited else [])
-    ranked = frame.sort_values(measures, ascending=False).head(top)
-    long = ranked.melt(id_vars=["outlet"], value_vars=measures, var_name="measure", value_name="count")
-    long["measure"] = long["measure"].map({first: "reported first", credited: "credited by others"})
-    order = ranked["outlet"].tolist()
-    return (
-        alt.Chart(long)
-        .mark_bar()
-        .encode(
-            y=alt.Y("outlet:N", sort=order, title=None, axis=alt.Axis(labelLimit=220)),
-            x=alt.X("count:Q", title="stories"),
-            color=alt.Color("measure:N", legend=alt.Legend(title=None, orient="top")),
-            yOffset="measure:N",
-            tooltip=["outlet:N", "measure:N", "count:Q"],
-        )
-        .properties(height=max(120, 26 * len(order)))
+LAG_COLUMNS = ("median_lag_minutes_following", "median_lag_minutes")
+TOP = 15
+
+
+def leaderboards(frame: pd.DataFrame) -> list[tuple[str, alt.Chart]]:
+    """Small bar charts side by side: who reports first, who gets credited, who follows fastest."""
+    if "outlet" not in frame.columns:
+        return []
+    charts = []
+    for columns, title, ascending in (
+        (FIRST_COLUMNS, "Stories reported first", False),
+        (CREDIT_COLUMNS, "Times credited by others", False),
+        (LAG_COLUMNS, "Median minutes behind when following", True),
+    ):
+        column = next((c for c in columns if c in frame.columns), None)
+        if column is None:
+            continue
+        ranked = frame[frame[column].notna()]
+        if not ascending:
+            ranked = ranked[ranked[column] > 0]
+        ranked = ranked.sort_values([column, "outlet"], ascending=[ascending, True]).head(TOP)
+        if not ranked.empty:
+            charts.append((title, bar_chart(ranked[["outlet", column]].rename(columns={column: "value"}))))
+    return charts
+
+
+def bar_chart(frame: pd.DataFrame) -> alt.Chart:
+    order = frame["outlet"].tolist()
+    bars = alt.Chart(frame).encode(
+        y=alt.Y("outlet:N", sort=order, title=None, axis=alt.Axis(labelLimit=140)),
+        x=alt.X("value:Q", title=None, axis=alt.Axis(tickMinStep=1)),
+        tooltip=[alt.Tooltip("outlet:N", title="Outlet"), alt.Tooltip("value:Q", title="Value")],
     )
+    return (
+        bars.mark_bar(color="#1f77b4", cornerRadiusEnd=3)
+        + bars.mark_text(align="left", dx=3).encode(text=alt.Text("value:Q", format=",.4~r"))
+    ).properties(height=max(110, 30 * len(order) + 40))
 
 
 if __name__ == "__main__":
