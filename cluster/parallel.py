@@ -1,4 +1,4 @@
-"""Featurising many articles on other cores while this one clusters.
+"""Featurising articles on other cores while this one clusters.
 
 Features are a pure function of an article's text, so which process computes them changes nothing: the
 clustering itself stays sequential and deterministic. Worth it only for large batches (a rebuild, a big
@@ -10,25 +10,27 @@ from __future__ import annotations
 import logging
 import os
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import astuple
 from datetime import UTC, datetime
+from itertools import islice
 from multiprocessing import get_context
 
 from cluster.features import Features, featurize
 from cluster.model import ArticleIn
 from cluster.params import ClusterParams
 
+log = logging.getLogger(__name__)
+
 # Below this many articles one process is faster than starting workers.
 PARALLEL_MIN = 20_000
 CHUNK = 2_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-log = logging.getLogger(__name__)
-
 _Row = tuple[str, str | None, str, str]
+_Pending = deque[tuple[list[ArticleIn], "Future[list[tuple[object, ...]]] | None"]]
 
 
 def default_workers() -> int:
@@ -36,61 +38,60 @@ def default_workers() -> int:
     return max(0, min(4, (os.cpu_count() or 1) - 1))
 
 
+def _features(article: ArticleIn, params: ClusterParams) -> Features:
+    return featurize(article, params.lead_words, params.syndication_chars, params.syndication_min_chars)
+
+
 def _featurize_rows(rows: list[_Row], params: ClusterParams) -> list[tuple[object, ...]]:
     out = []
     for title, language, summary, text in rows:
         article = ArticleIn("", title, _EPOCH, language=language, summary=summary, text=text)
-        features = featurize(
-            article, params.lead_words, params.syndication_chars, params.syndication_min_chars
-        )
-        out.append(astuple(features))  # tuples pickle much faster than the dataclass
+        out.append(astuple(_features(article, params)))  # tuples pickle much faster than the dataclass
     return out
 
 
-def featurize_many(
-    articles: Sequence[ArticleIn],
-    params: ClusterParams,
-    workers: int | None = None,
-    min_items: int = PARALLEL_MIN,
-) -> Iterator[Features]:
-    """The features of ``articles``, in order; on ``workers`` other processes when the batch is large."""
+def featurize_stream(
+    articles: Iterable[ArticleIn], params: ClusterParams, workers: int | None = 0
+) -> Iterator[tuple[ArticleIn, Features]]:
+    """Each article with its features, in order; computed on ``workers`` other processes (None: one per
+    spare core, 0: here). Reads ahead a few chunks only, so ``articles`` may be a stream."""
     workers = default_workers() if workers is None else workers
-    if workers < 1 or len(articles) < min_items:
-        for article in articles:
-            yield featurize(
-                article, params.lead_words, params.syndication_chars, params.syndication_min_chars
-            )
-        return
-    done = 0
-    try:
-        for features in _from_workers(articles, params, workers):
-            yield features
-            done += 1
-    except BrokenProcessPool:
-        # A worker could not start (e.g. a calling script without an ``if __name__ == "__main__"`` guard):
-        # carry on in this process; features are the same wherever they are computed.
-        log.warning("featurising workers failed; continuing in one process")
-        for article in articles[done:]:
-            yield featurize(
-                article, params.lead_words, params.syndication_chars, params.syndication_min_chars
-            )
+    source = iter(articles)
+    if workers >= 1:
+        pending: _Pending = deque()
+        try:
+            yield from _from_workers(source, params, workers, pending)
+            return
+        except BrokenProcessPool:
+            # A worker could not start (e.g. a calling script without an ``if __name__ == "__main__"``
+            # guard): carry on here with what was in flight; features are the same wherever computed.
+            log.warning("featurising workers failed; continuing in one process")
+            for chunk, _ in pending:
+                for article in chunk:
+                    yield article, _features(article, params)
+    for article in source:
+        yield article, _features(article, params)
 
 
-def _from_workers(articles: Sequence[ArticleIn], params: ClusterParams, workers: int) -> Iterator[Features]:
-    starts = iter(range(0, len(articles), CHUNK))
+def _from_workers(
+    source: Iterator[ArticleIn], params: ClusterParams, workers: int, pending: _Pending
+) -> Iterator[tuple[ArticleIn, Features]]:
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        pending: deque[Future[list[tuple[object, ...]]]] = deque()
 
         def submit_next() -> None:
-            start = next(starts, None)
-            if start is not None:
-                rows = [(a.title, a.language, a.summary, a.text) for a in articles[start : start + CHUNK]]
-                pending.append(pool.submit(_featurize_rows, rows, params))
+            chunk = list(islice(source, CHUNK))
+            if chunk:
+                pending.append((chunk, None))  # in the queue before submitting: a failure loses nothing
+                rows = [(a.title, a.language, a.summary, a.text) for a in chunk]
+                pending[-1] = (chunk, pool.submit(_featurize_rows, rows, params))
 
         for _ in range(2 * workers + 1):  # a few chunks in flight, never the whole batch in memory
             submit_next()
         while pending:
-            chunk = pending.popleft().result()
+            chunk, future = pending[0]
+            assert future is not None
+            values = future.result()
+            pending.popleft()
             submit_next()
-            for values in chunk:
-                yield Features(*values)  # type: ignore[arg-type]
+            for article, fields in zip(chunk, values, strict=True):
+                yield article, Features(*fields)  # type: ignore[arg-type]

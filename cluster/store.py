@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,12 +19,16 @@ import duckdb
 import pyarrow as pa
 
 from cluster.model import ArticleIn, Assignment, StoryMembers
+from cluster.parallel import PARALLEL_MIN
 from cluster.params import DEFAULT_PARAMS, ClusterParams
 from cluster.stories import Clusterer
 from cluster.text import DATA_DIR
 
-# Characters of the body read from the database: enough for the lead and the syndication comparison.
-BODY_CHARS = 2000
+# Characters of the body read from the database: enough for the lead (40 words) and the syndication
+# comparison (600 characters after whitespace is collapsed).
+BODY_CHARS = 1000
+# Articles read (and members written) per page: memory stays bounded whatever the size of the database.
+PAGE_ROWS = 50_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ARTICLE_COLUMNS = f"""
     a.article_id, a.title, epoch_us(a.published_at) AS published_us, coalesce(a.outlet, '') AS outlet,
@@ -50,8 +54,9 @@ class ClusterSummary:
     changed_story_ids: tuple[str, ...] = field(default=(), repr=False)
 
     def as_dict(self) -> dict[str, Any]:
+        """Figures for logs and ``--json`` (without the changed ids, which can run to millions)."""
         out = asdict(self)
-        out["changed_story_ids"] = list(self.changed_story_ids)
+        del out["changed_story_ids"]
         return out
 
     def describe(self) -> str:
@@ -106,7 +111,7 @@ def update_stories(
         stories_created=result.n_created,
         stories_changed=len(result.changed),
         stories_total=total,
-        syndicated=sum(1 for a in result.assignments if a.syndicated_from_article_id),
+        syndicated=result.n_syndicated,
         seconds=round(time.monotonic() - started, 3),
         fingerprint=fingerprint,
         reason=reason,
@@ -132,36 +137,63 @@ def _clear(conn: duckdb.DuckDBPyConnection) -> None:
 
 @dataclass
 class _RunResult:
-    assignments: list[Assignment]
-    n_new: int
-    n_replayed: int
-    n_created: int
-    changed: set[str]
+    n_new: int = 0
+    n_replayed: int = 0
+    n_created: int = 0
+    n_syndicated: int = 0
+    changed: set[str] = field(default_factory=set)
+
+
+_UNASSIGNED = "NOT EXISTS (SELECT 1 FROM story_member m WHERE m.article_id = a.article_id)"
+_FROM_KEY = "(epoch_us(a.published_at) > ? OR (epoch_us(a.published_at) = ? AND a.article_id >= ?))"
 
 
 def _run(conn: duckdb.DuckDBPyConnection, params: ClusterParams, workers: int | None) -> _RunResult:
-    new = _load_articles(conn, "NOT EXISTS (SELECT 1 FROM story_member m WHERE m.article_id = a.article_id)")
-    if not new:
-        return _RunResult([], 0, 0, 0, set())
-    cutoff = min(article.sort_key for article in new)
-    cutoff_us = _micros(cutoff[0])
-    replayed = _load_articles(
-        conn,
-        "a.article_id IN (SELECT article_id FROM story_member) AND "
-        f"(epoch_us(a.published_at) > {cutoff_us} OR "
-        f"(epoch_us(a.published_at) = {cutoff_us} AND a.article_id >= ?))",
-        [cutoff[1]],
-    )
+    """Undo assignments from the earliest new article on, restore the stories open there, then stream every
+    unassigned article through the core in order, a page at a time, writing members as it goes."""
+    first = conn.execute(
+        f"SELECT epoch_us(a.published_at) AS us, a.article_id FROM article a WHERE {_UNASSIGNED} "
+        "ORDER BY us, a.article_id LIMIT 1"
+    ).fetchall()
+    if not first:
+        return _RunResult()
+    cutoff_us, cutoff_id = first[0]
+    result = _RunResult(n_new=_scalar(conn, f"SELECT count(*) FROM article a WHERE {_UNASSIGNED}"))
+    replayed = _load_articles(conn, f"NOT {_UNASSIGNED} AND {_FROM_KEY}", [cutoff_us, cutoff_us, cutoff_id])
+    result.n_replayed = len(replayed)
     clusterer = Clusterer(params, *_token_stats(conn))
-    old_stories = _forget(conn, clusterer, replayed)
-    clusterer.restore(_open_stories(conn, params, cutoff_us, cutoff[1]))
-    assignments = clusterer.add_all([*replayed, *new], workers=workers)
-    _write_members(conn, assignments)
-    changed = old_stories | {a.story_id for a in assignments}
-    _refresh_stories(conn, changed)
-    _write_token_stats(conn, clusterer.df)
-    created = len({a.story_id for a in assignments if a.score is None} - old_stories)
-    return _RunResult(assignments, len(new), len(replayed), created, changed)
+    df_before = dict(clusterer.df)
+    result.changed = _forget(conn, clusterer, replayed)
+    del replayed
+    clusterer.restore(_open_stories(conn, params, cutoff_us, cutoff_id))
+    if result.n_new + result.n_replayed < PARALLEL_MIN:
+        workers = 0
+    pending: list[Assignment] = []
+    for assignment in clusterer.add_stream(_unassigned_pages(conn, cutoff_us, cutoff_id), workers):
+        pending.append(assignment)
+        if len(pending) >= PAGE_ROWS:
+            _write_members(conn, pending, result)
+            pending = []
+    _write_members(conn, pending, result)
+    _refresh_stories(conn, result.changed)
+    _write_token_stats(conn, df_before, clusterer.df)
+    return result
+
+
+def _unassigned_pages(conn: duckdb.DuckDBPyConnection, from_us: int, from_id: str) -> Iterator[ArticleIn]:
+    """Every unassigned article from the cutoff on, in processing order, read a page at a time (keyset
+    pagination: each page is fetched whole, so writes can go between pages on the same connection)."""
+    key: list[Any] = [from_us, from_us, from_id]
+    condition = _FROM_KEY
+    while True:
+        page = _load_articles(conn, f"{_UNASSIGNED} AND {condition}", key, limit=PAGE_ROWS)
+        yield from page
+        if len(page) < PAGE_ROWS:
+            return
+        last = page[-1]
+        last_us = round(last.sort_key[0] * 1_000_000)
+        key = [last_us, last_us, last.article_id]
+        condition = _FROM_KEY.replace("a.article_id >= ?", "a.article_id > ?")
 
 
 def _forget(conn: duckdb.DuckDBPyConnection, clusterer: Clusterer, replayed: Sequence[ArticleIn]) -> set[str]:
@@ -196,9 +228,13 @@ def _open_stories(
     span_us = int(params.max_span_hours * 3600 * 1_000_000)
     rows = conn.execute(
         f"""
-        WITH before AS (
+        WITH recent AS (
+            -- an open story has its first article within the span: stories without a member there are closed
+            SELECT DISTINCT m.story_id FROM story_member m JOIN article a USING (article_id)
+            WHERE epoch_us(a.published_at) >= {cutoff_us - span_us}
+        ), before AS (
             SELECT m.story_id, m.article_id, m.syndicated_from_article_id, epoch_us(a.published_at) AS us
-            FROM story_member m JOIN article a USING (article_id)
+            FROM story_member m JOIN recent USING (story_id) JOIN article a ON a.article_id = m.article_id
             WHERE epoch_us(a.published_at) < {cutoff_us}
                OR (epoch_us(a.published_at) = {cutoff_us} AND a.article_id < ?)
         ), open AS (
@@ -231,11 +267,13 @@ def _load_by_ids(conn: duckdb.DuckDBPyConnection, article_ids: list[str]) -> lis
 
 
 def _load_articles(
-    conn: duckdb.DuckDBPyConnection, where: str, params: list[Any] | None = None
+    conn: duckdb.DuckDBPyConnection, where: str, params: list[Any] | None = None, limit: int | None = None
 ) -> list[ArticleIn]:
-    """Articles matching ``where`` (alias ``a``), with canonical links resolved to other outlets' articles."""
+    """Articles matching ``where`` (alias ``a``) in processing order, with canonical links resolved to other
+    outlets' articles."""
     rows = conn.execute(
-        f"SELECT {_ARTICLE_COLUMNS} FROM article a WHERE {where} ORDER BY published_us, a.article_id",
+        f"SELECT {_ARTICLE_COLUMNS} FROM article a WHERE {where} ORDER BY published_us, a.article_id"
+        + (f" LIMIT {int(limit)}" if limit else ""),
         params or [],
     ).fetchall()
     canonical = _resolve_canonical(conn, rows)
@@ -293,18 +331,33 @@ def _token_stats(conn: duckdb.DuckDBPyConnection) -> tuple[dict[str, int], int]:
     return df, _scalar(conn, "SELECT count(*) FROM story_member")
 
 
-def _write_token_stats(conn: duckdb.DuckDBPyConnection, df: dict[str, int]) -> None:
-    conn.execute("DELETE FROM cluster_token_df")
-    table = pa.table({"token": list(df), "df": pa.array(list(df.values()), pa.int32())})
+def _write_token_stats(
+    conn: duckdb.DuckDBPyConnection, before: dict[str, int], after: dict[str, int]
+) -> None:
+    """Write only the token counts that changed (the table holds the whole vocabulary)."""
+    changed = {token: df for token, df in after.items() if before.get(token) != df}
+    removed = [token for token in before if token not in after]
+    if removed:
+        conn.register("removed_tokens", pa.table({"token": removed}))
+        try:
+            conn.execute("DELETE FROM cluster_token_df WHERE token IN (SELECT token FROM removed_tokens)")
+        finally:
+            conn.unregister("removed_tokens")
+    if not changed:
+        return
+    table = pa.table({"token": list(changed), "df": pa.array(list(changed.values()), pa.int32())})
     conn.register("token_stats", table)
     try:
-        conn.execute("INSERT INTO cluster_token_df SELECT token, df FROM token_stats")
+        conn.execute("INSERT OR REPLACE INTO cluster_token_df SELECT token, df FROM token_stats")
     finally:
         conn.unregister("token_stats")
 
 
-def _write_members(conn: duckdb.DuckDBPyConnection, assignments: list[Assignment]) -> None:
-    now = datetime.now(UTC)
+def _write_members(
+    conn: duckdb.DuckDBPyConnection, assignments: list[Assignment], result: _RunResult
+) -> None:
+    if not assignments:
+        return
     table = pa.table(
         {
             "article_id": [a.article_id for a in assignments],
@@ -321,10 +374,16 @@ def _write_members(conn: duckdb.DuckDBPyConnection, assignments: list[Assignment
         conn.execute(
             "INSERT INTO story_member SELECT article_id, story_id, score, syndicated_from_article_id, "
             "syndication_evidence, FALSE, ? FROM new_members",
-            [now],
+            [datetime.now(UTC)],
         )
     finally:
         conn.unregister("new_members")
+    for assignment in assignments:
+        if assignment.score is None and assignment.story_id not in result.changed:
+            result.n_created += 1
+        if assignment.syndicated_from_article_id:
+            result.n_syndicated += 1
+        result.changed.add(assignment.story_id)
 
 
 def _refresh_stories(conn: duckdb.DuckDBPyConnection, story_ids: set[str]) -> None:

@@ -16,14 +16,14 @@ from __future__ import annotations
 import hashlib
 import heapq
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from rapidfuzz.fuzz import ratio
 
 from cluster.features import ENTITY, EVENT, PORTABLE_HEADS, Features, featurize
 from cluster.model import ArticleIn, Assignment, StoryMembers
-from cluster.parallel import featurize_many
+from cluster.parallel import PARALLEL_MIN, featurize_stream
 from cluster.params import DEFAULT_PARAMS, ClusterParams
 from cluster.syndication import SyndicationIndex, find_original
 
@@ -37,30 +37,47 @@ def story_id_for(article_id: str) -> str:
     return hashlib.sha1(f"story:{article_id}".encode()).hexdigest()[:16]
 
 
-@dataclass
 class _Story:
-    """The mutable state of one open story (internal to the core)."""
+    """The mutable state of one open story (internal to the core; a slotted class: one is made per story)."""
 
-    story_id: str
-    seq: int
-    first_ts: float
-    last_ts: float
-    n: int = 0
-    counts: dict[str, int] = field(default_factory=dict)
-    core: dict[str, float] = field(default_factory=dict)  # core token -> class weight x count
-    core_total: float = 0.0
-    languages: dict[str, int] = field(default_factory=dict)
-    main_language: str = "und"
-    representatives: list[str] = field(default_factory=list)
-    member_ids: list[str] = field(default_factory=list)
-    outlets: set[str] = field(default_factory=set)
+    __slots__ = (
+        "core",
+        "core_total",
+        "counts",
+        "first_ts",
+        "languages",
+        "last_ts",
+        "main_language",
+        "member_ids",
+        "n",
+        "outlets",
+        "representatives",
+        "seq",
+        "story_id",
+    )
+
+    def __init__(self, story_id: str, seq: int, ts: float) -> None:
+        self.story_id = story_id
+        self.seq = seq
+        self.first_ts = ts
+        self.last_ts = ts
+        self.n = 0
+        self.counts: dict[str, int] = {}  # token -> members with it in the title x 2 + in the lead x 1
+        self.core: dict[str, float] = {}  # core token -> class weight x count
+        self.core_total = 0.0
+        self.languages: dict[str, int] = {}
+        self.main_language = "und"
+        self.representatives: list[str] = []  # fuzzy titles: the founder and the latest members
+        self.member_ids: list[str] = []
+        self.outlets: set[str] = set()
 
     def deadline(self, params: ClusterParams) -> float:
         return min(self.last_ts + params.open_gap_hours * 3600, self.first_ts + params.max_span_hours * 3600)
 
     def add_language(self, language: str) -> None:
         self.languages[language] = self.languages.get(language, 0) + 1
-        self.main_language = min(self.languages.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+        if language != self.main_language:
+            self.main_language = min(self.languages.items(), key=lambda kv: (-kv[1], kv[0]))[0]
 
 
 @dataclass
@@ -87,8 +104,6 @@ class Clusterer:
         self._syndication = SyndicationIndex(params)
         self._next_seq = 0
         self._class_cache: dict[str, float] = {}
-        self._memo: dict[str, float] = {}
-        self._log_docs = 0.0
         self._last_key: tuple[float, str] | None = None
 
     # --- public ------------------------------------------------------------------------------------------
@@ -124,11 +139,18 @@ class Clusterer:
         return Assignment(article.article_id, story.story_id, score, origin, evidence)
 
     def add_all(self, articles: Iterable[ArticleIn], workers: int | None = 0) -> list[Assignment]:
-        """Assign every article, in processing order. With ``workers`` (None: one per spare core), a large
-        batch is featurised on other processes meanwhile; the result is the same."""
+        """Assign every article, in processing order. With ``workers`` (None: one per spare core), a batch
+        of PARALLEL_MIN articles or more is featurised on other processes meanwhile; the result is the same."""
         ordered = sorted(articles, key=lambda a: a.sort_key)
-        features = featurize_many(ordered, self.params, workers)
-        return [self.add(article, f) for article, f in zip(ordered, features, strict=True)]
+        if len(ordered) < PARALLEL_MIN:
+            workers = 0
+        return list(self.add_stream(ordered, workers))
+
+    def add_stream(self, articles: Iterable[ArticleIn], workers: int | None = 0) -> Iterator[Assignment]:
+        """Assign articles that arrive already in processing order (e.g. read page by page from a database),
+        yielding each assignment; memory stays with the open stories, not the stream."""
+        for article, features in featurize_stream(articles, self.params, workers):
+            yield self.add(article, features)
 
     def features(self, article: ArticleIn) -> Features:
         p = self.params
@@ -215,9 +237,7 @@ class Clusterer:
             factor *= 1 - p.same_outlet_penalty
         if story.n == 1:
             factor *= 1 - p.singleton_margin
-        score = self._coverage(story, weights, features.title_tokens)
-        if features.lead_tokens:
-            score = max(score, self._coverage(story, weights, weights.keys()))
+        score = self._coverage(story, weights, features)
         main = story.main_language
         cross = 0.0
         if features.language != main and "und" not in (features.language, main):
@@ -230,22 +250,30 @@ class Clusterer:
             fuzzy = max(fuzzy, ratio(features.fuzzy_title, rep))
         return max(score + p.fuzzy_weight * fuzzy / 100.0, cross) * factor
 
-    def _coverage(self, story: _Story, weights: dict[str, float], tokens: Iterable[str]) -> float:
-        """Weighted agreement of article and story: the article's weight found in the story profile and the
-        story core's weight found in the article, blended."""
-        full = TITLE_COUNT * story.n
-        counts = story.counts
-        found = total = 0.0
-        for token in tokens:
+    def _coverage(self, story: _Story, weights: dict[str, float], features: Features) -> float:
+        """Weighted agreement of article and story, blended: the article's weight found in the story profile
+        (over the title, or title and lead when that is higher) and the story core's weight found in the
+        article. One pass over the article's tokens; the core is a subset of the profile."""
+        counts_get, core_get = story.counts.get, story.core.get
+        found = total = core_found = 0.0
+        for token in features.title_tokens:
             weight = weights[token]
             total += weight
-            found += weight * counts.get(token, 0)
+            count = counts_get(token)
+            if count:
+                found += weight * count
+                core_found += core_get(token, 0.0)
+        full = TITLE_COUNT * story.n
         article_side = found / (total * full) if total else 0.0
-        core_found = 0.0
-        core = story.core
-        for token in weights:
-            if token in core:
-                core_found += core[token]
+        if features.lead_tokens:
+            for token in features.lead_tokens:
+                weight = weights[token]
+                total += weight
+                count = counts_get(token)
+                if count:
+                    found += weight * count
+                    core_found += core_get(token, 0.0)
+            article_side = max(article_side, found / (total * full))
         story_side = core_found / story.core_total if story.core_total else 0.0
         side = self.params.article_side
         return side * article_side + (1 - side) * story_side
@@ -296,30 +324,19 @@ class Clusterer:
         return weight
 
     def _weights(self, features: Features) -> dict[str, float]:
-        """Token weights of the article at this moment: idf x class (x lead weight for lead-only words).
-        Also prepares the memo that ``_core_weight`` uses for story tokens during this article."""
-        log_docs = self._log_docs = math.log(self.n_docs + self.params.idf_prior_docs + 1)
+        """Token weights of the article at this moment: idf x class (x lead weight for lead-only words)."""
+        log_docs = math.log(self.n_docs + self.params.idf_prior_docs + 1)
         df_get, class_get, log = self.df.get, self._class_cache.get, math.log
-        memo = self._memo = {
-            t: max(log_docs - log(df_get(t, 0) + 1), 1e-6) * (class_get(t) or self._class_weight(t))
-            for tokens in (features.title_tokens, features.lead_tokens)
-            for t in tokens
-        }
-        if not features.lead_tokens:
-            return dict(memo)
-        lead = self.params.lead_weight
-        weights = {t: memo[t] for t in features.title_tokens}
-        for token in features.lead_tokens:
-            weights[token] = memo[token] * lead
+        weights = {}
+        for token in features.title_tokens:
+            idf = log_docs - log(df_get(token, 0) + 1)
+            weights[token] = max(idf, 1e-6) * (class_get(token) or self._class_weight(token))
+        if features.lead_tokens:
+            lead = self.params.lead_weight
+            for token in features.lead_tokens:
+                idf = log_docs - log(df_get(token, 0) + 1)
+                weights[token] = max(idf, 1e-6) * (class_get(token) or self._class_weight(token)) * lead
         return weights
-
-    def _core_weight(self, token: str) -> float:
-        """idf x class weight of any token, memoised for the article being placed."""
-        weight = self._memo.get(token)
-        if weight is None:
-            idf = self._log_docs - math.log(self.df.get(token, 0) + 1)
-            weight = self._memo[token] = max(idf, 1e-6) * self._class_weight(token)
-        return weight
 
     def _count_tokens(self, features: Features) -> None:
         df = self.df
@@ -330,7 +347,7 @@ class Clusterer:
 
     def _found(self, article: ArticleIn, story_id: str) -> _Story:
         ts = article.sort_key[0]
-        story = _Story(story_id=story_id, seq=self._next_seq, first_ts=ts, last_ts=ts)
+        story = _Story(story_id, self._next_seq, ts)
         self._next_seq += 1
         self._stories[story.seq] = story
         return story

@@ -204,10 +204,12 @@ def test_dev_set_stays_above_the_pinned_figures() -> None:
     assert result.bcubed.f1 >= 0.71
 
 
-def test_featurising_on_a_worker_process_changes_nothing() -> None:
-    from cluster.parallel import featurize_many
+def test_featurising_on_a_worker_process_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import cluster.parallel
 
-    articles = list(read_labelled_csv(OUTAGES).articles)
-    serial = list(featurize_many(articles, DEFAULT_PARAMS, workers=0))
-    parallel = list(featurize_many(articles, DEFAULT_PARAMS, workers=1, min_items=1))
+    monkeypatch.setattr(cluster.parallel, "CHUNK", 10)  # several chunks in flight
+    articles = sorted(read_labelled_csv(OUTAGES).articles, key=lambda a: a.sort_key)
+    serial = list(cluster.parallel.featurize_stream(articles, DEFAULT_PARAMS, workers=0))
+    parallel = list(cluster.parallel.featurize_stream(iter(articles), DEFAULT_PARAMS, workers=1))
     assert parallel == serial
+    assert list(Clusterer().add_stream(iter(articles), workers=1)) == cluster_articles(articles)

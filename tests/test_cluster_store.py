@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -183,3 +183,37 @@ def test_cli_eval_clusters_prints_bcubed_and_pairwise() -> None:
     assert set(figures["pairwise"]) == {"precision", "recall", "f1"}
     text = cli("eval-clusters", str(OUTAGES))
     assert "B-cubed" in text.stdout and "pairwise" in text.stdout
+
+
+def topic_row(hours: float, n: int) -> dict[str, str]:
+    return {
+        "url": f"https://status.example/{n}",
+        "outlet": f"outlet{n % 3}.example",
+        "title": f"Cloudflare outage update {n}: Cloudflare says dashboard errors continue",
+        "language": "en",
+        "published_at": (datetime(2025, 10, 10, tzinfo=UTC) + timedelta(hours=hours)).isoformat(),
+        "summary": "",
+        "text": "",
+    }
+
+
+def test_paged_streaming_and_long_running_topics_match_rebuild(
+    conn: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of a few rows, and a topic that keeps coming back every 30 hours: its story closes at the span
+    (96 hours) although its latest article is recent; an incremental run must see it closed too."""
+    import cluster.store
+
+    monkeypatch.setattr(cluster.store, "PAGE_ROWS", 4)
+    early = [topic_row(hours, n) for n, hours in enumerate((0, 30, 60, 90))]
+    late = [topic_row(110, 4), topic_row(140, 5)]  # 110 h: within 36 h of the last, past 96 h of the first
+    for batch in (outage_rows(), early, late):
+        insert_articles(conn, batch)
+        update_stories(conn)
+    incremental = snapshot(conn)
+    stories = conn.execute(
+        "SELECT url, story_id FROM story_timeline WHERE url LIKE 'https://status.example/%' ORDER BY url"
+    ).fetchall()
+    assert stories[4][1] != stories[0][1]  # the span closed the first story
+    update_stories(conn, rebuild=True)
+    assert snapshot(conn) == incremental
