@@ -142,3 +142,21 @@ def test_stories_page_lists_the_hostile_headline_as_text(page: Page, base_url: s
     page.wait_for_timeout(1500)
     screenshot(page, "stories.png")
     assert_nothing_ran(page)  # the grid draws titles on a canvas; nothing in them may become markup
+
+
+def test_selecting_a_story_opens_its_page_and_back(page: Page, base_url: str) -> None:
+    page.goto(f"{base_url}/")
+    grid = page.get_by_test_id("stDataFrame").first
+    grid.wait_for()
+    page.wait_for_timeout(1000)
+    box = grid.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 15, box["y"] + 35 + 18)  # the first row's selection box
+    page.wait_for_url(f"**/story?id={AMAZON}")
+    wait_for_story(page)
+    assert page.get_by_test_id("stMetricValue").first.inner_text().strip() == "GeekWire"
+    page.get_by_test_id("stSidebarNav").get_by_text("Stories").click()
+    page.wait_for_url(f"{base_url}/")
+    page.get_by_test_id("stDataFrame").first.wait_for()
+    page.wait_for_timeout(1500)
+    assert page.url == f"{base_url}/"  # the old selection does not bounce back to the story
