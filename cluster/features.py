@@ -111,6 +111,25 @@ def _names(title: str) -> set[str]:
     return {stem(w) for word in capitalised[1:] for w in words(normalize(word))}
 
 
+_SITE_SUFFIX = re.compile(r"\s+[-|–—:]\s+([^-|–—:]{2,40})$")
+_ALNUM = re.compile(r"[\W_]+")
+_GENERIC_LABELS = {"www", "com", "net", "org", "news", "the", "online", "info", "blog", "blogs"}
+
+
+def strip_site_name(title: str, outlet: str) -> str:
+    """The title without a trailing " - The Verge" / " | Reuters" naming its own outlet (host or name):
+    that would make every article of one outlet look alike."""
+    match = _SITE_SUFFIX.search(title)
+    if not match or not outlet:
+        return title
+    suffix = _ALNUM.sub("", match.group(1).casefold())
+    labels = [_ALNUM.sub("", label) for label in re.split(r"[.\s]+", outlet.casefold())]
+    names = [label for label in labels if len(label) >= 3 and label not in _GENERIC_LABELS]
+    if len(suffix) >= 3 and any(name in suffix or suffix in name for name in names):
+        return title[: match.start()]
+    return title
+
+
 def lead_text(article: ArticleIn, max_words: int) -> str:
     """The first sentences of the text (else the summary), at most ``max_words`` words."""
     source = article.text or article.summary
@@ -138,7 +157,7 @@ def featurize(
 ) -> Features:
     """The features of one article (pure; uses the bundled word lists)."""
     lex, stops = lexicon(), stop_words()
-    title = content_tokens(article.title, lex, stops)
+    title = content_tokens(strip_site_name(article.title, article.outlet), lex, stops)
     lead_source = lead_text(article, lead_words) if lead_words else ""
     lead = content_tokens(lead_source, lex, stops) if lead_source else []
     language = primary_language(article.language) or detect_script_language(article.title) or "und"

@@ -29,7 +29,7 @@ PARALLEL_MIN = 20_000
 CHUNK = 2_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-_Row = tuple[str, str | None, str, str]
+_Row = tuple[str, str, str | None, str, str]
 _Pending = deque[tuple[list[ArticleIn], "Future[list[tuple[object, ...]]] | None"]]
 
 
@@ -44,8 +44,8 @@ def _features(article: ArticleIn, params: ClusterParams) -> Features:
 
 def _featurize_rows(rows: list[_Row], params: ClusterParams) -> list[tuple[object, ...]]:
     out = []
-    for title, language, summary, text in rows:
-        article = ArticleIn("", title, _EPOCH, language=language, summary=summary, text=text)
+    for title, outlet, language, summary, text in rows:
+        article = ArticleIn("", title, _EPOCH, outlet, language, summary, text)
         out.append(astuple(_features(article, params)))  # tuples pickle much faster than the dataclass
     return out
 
@@ -82,7 +82,7 @@ def _from_workers(
             chunk = list(islice(source, CHUNK))
             if chunk:
                 pending.append((chunk, None))  # in the queue before submitting: a failure loses nothing
-                rows = [(a.title, a.language, a.summary, a.text) for a in chunk]
+                rows = [(a.title, a.outlet, a.language, a.summary, a.text) for a in chunk]
                 pending[-1] = (chunk, pool.submit(_featurize_rows, rows, params))
 
         for _ in range(2 * workers + 1):  # a few chunks in flight, never the whole batch in memory

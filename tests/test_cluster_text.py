@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cluster.features import build_lexicon, content_tokens, featurize, lead_text, lexicon
+from cluster.features import build_lexicon, content_tokens, featurize, lead_text, lexicon, strip_site_name
 from cluster.model import ArticleIn
 from cluster.text import detect_script_language, normalize, stem, stop_words, words
 
@@ -112,3 +112,18 @@ def test_lead_is_first_sentences_and_body_only_when_long() -> None:
     assert featurize(article("t", text="short body")).body == ""
     long_body = featurize(article("t", text="Amazon outage " * 40))
     assert long_body.body and long_body.body_hash
+
+
+@pytest.mark.parametrize(
+    ("title", "outlet", "expected"),
+    [
+        ("Amazon is down - The Verge", "www.theverge.com", "Amazon is down"),
+        ("Amazon outage | Reuters", "Reuters", "Amazon outage"),
+        ("Fed holds rates - BBC News", "www.bbc.co.uk", "Fed holds rates"),
+        ("Stocks fall — Yahoo Finance", "finance.yahoo.com", "Stocks fall"),
+        ("Amazon outage - what we know", "www.theverge.com", "Amazon outage - what we know"),
+        ("Amazon: outage hits shoppers", "www.cnbc.com", "Amazon: outage hits shoppers"),
+    ],
+)
+def test_own_site_name_is_cut_from_titles(title: str, outlet: str, expected: str) -> None:
+    assert strip_site_name(title, outlet) == expected
