@@ -109,3 +109,7 @@ class ClusterParams:
 
 
 DEFAULT_PARAMS = ClusterParams()
+
+# Bump when a code change alters clustering decisions: like a parameter change, it makes the next
+# ``update_stories`` rebuild instead of mixing old and new decisions.
+ALGORITHM_VERSION = "2025-11-25.1"

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from cluster.model import ArticleIn, Assignment, StoryMembers
 from cluster.parallel import PARALLEL_MIN
-from cluster.params import DEFAULT_PARAMS, ClusterParams
+from cluster.params import ALGORITHM_VERSION, DEFAULT_PARAMS, ClusterParams
 from cluster.stories import Clusterer
 from cluster.text import DATA_DIR
 
@@ -70,8 +70,9 @@ class ClusterSummary:
 
 
 def clustering_fingerprint(params: ClusterParams) -> str:
-    """Parameters plus the bundled word lists: any change means earlier decisions may differ."""
-    digest = hashlib.sha1(params.fingerprint().encode())
+    """Algorithm version, parameters and the bundled word lists: any change means earlier decisions may
+    differ."""
+    digest = hashlib.sha1(f"{ALGORITHM_VERSION}:{params.fingerprint()}".encode())
     for path in sorted(DATA_DIR.glob("*.toml")):
         if path.name in ("aliases.toml", "stopwords.toml"):
             digest.update(path.read_bytes())

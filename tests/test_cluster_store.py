@@ -217,3 +217,17 @@ def test_paged_streaming_and_long_running_topics_match_rebuild(
     assert stories[4][1] != stories[0][1]  # the span closed the first story
     update_stories(conn, rebuild=True)
     assert snapshot(conn) == incremental
+
+
+def test_changed_parameters_rebuild_instead_of_mixing(conn: duckdb.DuckDBPyConnection) -> None:
+    from dataclasses import replace
+
+    from cluster.params import DEFAULT_PARAMS
+
+    insert_articles(conn, outage_rows()[:10])
+    assert update_stories(conn).mode == "incremental"
+    stricter = replace(DEFAULT_PARAMS, join_threshold=0.9)
+    summary = update_stories(conn, params=stricter)
+    assert (summary.mode, summary.reason) == ("rebuild", "parameters or word lists changed")
+    assert summary.articles_assigned == 10
+    assert update_stories(conn, params=stricter).mode == "incremental"
