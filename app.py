@@ -10,6 +10,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from scooptrace.pages import _common
+
 PAGES = Path(__file__).resolve().parent / "scooptrace" / "pages"
 
 
@@ -28,7 +30,10 @@ def main() -> None:
         st.Page(PAGES / "feeds.py", title="Feeds", icon=":material/rss_feed:", url_path="feeds"),
         st.Page(PAGES / "sql.py", title="SQL", icon=":material/terminal:", url_path="sql"),
     ]
-    st.navigation(pages).run()
+    page = st.navigation(pages)
+    # In the entrypoint, so the sidebar's widgets (time zone, follow) keep their state across pages.
+    _common.sidebar(_common.status())
+    page.run()
 
 
 if __name__ == "__main__":

@@ -274,3 +274,13 @@ def test_follow_new_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
         )
     at.run()
     assert "Amazon checkout restored" in at.title[0].value
+
+
+def test_time_zone_is_kept_across_pages(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    at = open_app(monkeypatch, build_story_db(tmp_path / "s.duckdb"), "feeds")
+    at.sidebar.selectbox[0].set_value("Asia/Riyadh").run()
+    at.switch_page("scooptrace/pages/story.py")
+    at.query_params["id"] = AMAZON
+    at.run()
+    assert at.sidebar.selectbox[0].value == "Asia/Riyadh"
+    assert at.dataframe[0].value["when"].tolist()[0] == "2026-10-06 23:38 +03"

@@ -12,7 +12,6 @@ from scooptrace.pages._text import safe_url, to_zone
 
 def render() -> None:
     state = _common.status()
-    _common.sidebar(state)
     st.title("Feeds")
     if not _common.explain_missing(state, "feed_status", "articles"):
         return

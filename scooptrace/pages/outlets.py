@@ -22,7 +22,6 @@ CREDIT_COLUMNS = (
 
 def render() -> None:
     state = _common.status()
-    _common.sidebar(state)
     st.title("Outlets")
     st.caption("Who breaks stories first, who follows, and who gets credited by others.")
     if state.has("outlet_stats"):

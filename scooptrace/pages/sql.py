@@ -23,7 +23,6 @@ VIEWS_HELP = (
 
 def render() -> None:
     state = _common.status()
-    _common.sidebar(state)
     st.title("SQL")
     st.caption(VIEWS_HELP)
     if not _common.explain_missing(state):

@@ -23,7 +23,6 @@ RANGES = {
 
 def render() -> None:
     state = _common.status()
-    _common.sidebar(state)
     st.title("Stories")
     st.caption("Who broke it, when, and how fast it spread. Select a row to open its timeline.")
     if not _common.explain_missing(state, "stories", "story_timeline"):

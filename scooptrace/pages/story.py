@@ -22,7 +22,6 @@ from scooptrace.pages._text import (
 
 def render() -> None:
     state = _common.status()
-    _common.sidebar(state)
     if not _common.explain_missing(state, "stories", "story_timeline"):
         return
     story_id = st.query_params.get("id", "").strip()
