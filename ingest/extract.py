@@ -55,6 +55,19 @@ def detect_language(text: str) -> str | None:
     return str(code)
 
 
+def page_canonical(tree: Any, url: str) -> str | None:
+    """The absolute ``<link rel="canonical">`` of a parsed page, when it names another http(s) URL."""
+    if tree is None:
+        return None
+    for href in tree.xpath(
+        "//head/link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href"
+    ):
+        absolute = urljoin(url, str(href).strip())
+        if absolute.startswith(("http://", "https://")) and absolute != url:
+            return absolute
+    return None
+
+
 def warm_up() -> None:
     """Import the extractor and load the language model in a worker before the first page arrives."""
     import py3langid
@@ -66,15 +79,20 @@ def warm_up() -> None:
 def extract_page(url: str, body: bytes, content_type: str | None = None) -> PageResult:
     import trafilatura
 
-    html = decode_html(body, content_type)
-    document: Any = trafilatura.bare_extraction(
-        html,
-        url=url,
-        include_links=True,
-        include_comments=False,
-        with_metadata=True,
-        date_extraction_params=DATE_PARAMS,
-    )
+    tree = trafilatura.load_html(decode_html(body, content_type))
+    # rel=canonical read from the page itself: trafilatura's own url prefers og:url, which syndicated
+    # copies usually point at themselves.
+    canonical = page_canonical(tree, url)
+    document: Any = None
+    if tree is not None:
+        document = trafilatura.bare_extraction(
+            tree,
+            url=url,
+            include_links=True,
+            include_comments=False,
+            with_metadata=True,
+            date_extraction_params=DATE_PARAMS,
+        )
     compressed = zlib.compress(body, 1)  # level 1: a third of the ratio gain at a tenth of the CPU
     if document is None:
         return PageResult(url, None, None, None, None, None, None, None, (), compressed)
@@ -97,7 +115,7 @@ def extract_page(url: str, body: bytes, content_type: str | None = None) -> Page
         author=document.author,
         site_name=document.sitename,
         language=language,
-        canonical_url=document.url if document.url and document.url != url else None,
+        canonical_url=canonical,
         date_raw=document.date,
         links=tuple(links),
         html_zlib=compressed,

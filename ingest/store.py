@@ -56,6 +56,7 @@ class PendingPage:
     feed_language: str | None
     feed_published_raw: str | None
     first_seen_at: datetime
+    site_url: str | None = None  # the outlet's home page, from the feeds file
 
 
 def sync_feeds(conn: duckdb.DuckDBPyConnection, specs: list[FeedSpec], now: datetime, exclusive: bool) -> int:
@@ -175,8 +176,9 @@ NEW_ARTICLE_COLUMNS = (
 
 def pending_pages(conn: duckdb.DuckDBPyConnection) -> list[PendingPage]:
     rows = conn.execute(
-        """SELECT a.article_id, a.url, a.outlet, a.language, a.feed_published_raw, a.first_seen_at
-           FROM article a WHERE a.page_state = 'pending' ORDER BY a.first_seen_at, a.article_id"""
+        """SELECT a.article_id, a.url, a.outlet, a.language, a.feed_published_raw, a.first_seen_at, f.site_url
+           FROM article a LEFT JOIN feed f USING (feed_id)
+           WHERE a.page_state = 'pending' ORDER BY a.first_seen_at, a.article_id"""
     ).fetchall()
     return [PendingPage(*row) for row in rows]
 
@@ -261,7 +263,7 @@ def resolve_canonicals(
         result, page = outcome.result, outcome.page
         assert result is not None
         url = page.url
-        if result.canonical_url and same_site(result.canonical_url, page.url):
+        if result.canonical_url and same_site(result.canonical_url, page.url, page.site_url):
             canonical = normalize_url(result.canonical_url)
             owner = conn.execute("SELECT article_id FROM article_url WHERE url = ?", [canonical]).fetchone()
             if owner and owner[0] != page.article_id:

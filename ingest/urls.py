@@ -66,9 +66,13 @@ def url_host(url: str) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
-def same_site(a: str, b: str) -> bool:
-    """True when two URLs are on the same site (hosts equal after dropping ``www.``)."""
-    return url_host(a) == url_host(b) and url_host(a) != ""
+def same_site(a: str, b: str, site_url: str | None = None) -> bool:
+    """True when two URLs are on the same site: hosts equal after dropping ``www.``, and, when the outlet's
+    site URL has a path (several outlets under one host), both under that path."""
+    if url_host(a) != url_host(b) or url_host(a) == "":
+        return False
+    prefix = urlsplit(site_url).path.rstrip("/") if site_url and url_host(site_url) == url_host(a) else ""
+    return not prefix or all(urlsplit(u).path.startswith(prefix + "/") for u in (a, b))
 
 
 def stable_id(text: str, length: int = 16) -> str:

@@ -198,3 +198,44 @@ def test_windows_1256_declared_only_in_http_header() -> None:
             "<link>http://x.example/1</link></item></channel></rss>").encode("cp1256")  # fmt: skip
     parsed = parse_feed(body, {"Content-Type": "application/rss+xml; charset=windows-1256"}, "u")
     assert parsed.entries[0].title == "انقطاع خدمة الدفع"
+
+
+def test_canonical_comes_from_the_link_element_not_og_url() -> None:
+    from ingest.extract import extract_page
+
+    html = (
+        '<html><head><meta property="og:url" content="https://local.example/copy">'
+        '<link rel="canonical" href="https://agency.example/wire/outage"></head><body><article><h1>Outage</h1>'
+        + "<p>Shoppers could not reach checkout for an hour on Monday, the agency reported.</p>" * 8
+        + "</article></body></html>"
+    ).encode()
+    result = extract_page("https://local.example/copy", html, "text/html; charset=utf-8")
+    assert result.canonical_url == "https://agency.example/wire/outage"
+    assert result.text and "Shoppers could not reach checkout" in result.text
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "site", "expected"),
+    [
+        ("https://www.x.example/a", "https://x.example/b", None, True),
+        ("https://x.example/a", "https://y.example/a", None, False),
+        # Several outlets under one host: the outlet's site path decides.
+        (
+            "http://127.0.0.1/o/agency/news/1",
+            "http://127.0.0.1/o/riverbend/news/1",
+            "http://127.0.0.1/o/riverbend/",
+            False,
+        ),
+        (
+            "http://127.0.0.1/o/riverbend/amp/1",
+            "http://127.0.0.1/o/riverbend/news/1",
+            "http://127.0.0.1/o/riverbend/",
+            True,
+        ),
+        ("https://x.example/a", "https://x.example/b", "https://x.example/", True),
+    ],
+)
+def test_same_site(a: str, b: str, site: str | None, expected: bool) -> None:
+    from ingest.urls import same_site
+
+    assert same_site(a, b, site) is expected
