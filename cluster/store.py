@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from cluster.features import Features
 from cluster.model import ArticleIn, Assignment, StoryMembers
 from cluster.parallel import PARALLEL_MIN
 from cluster.params import ALGORITHM_VERSION, DEFAULT_PARAMS, ClusterParams
@@ -93,7 +94,7 @@ def update_stories(
     ``if __name__ == "__main__"`` guard; the ``scooptrace`` command has it."""
     started = time.monotonic()
     fingerprint = clustering_fingerprint(params)
-    reason = _rebuild_reason(conn, fingerprint, rebuild)
+    reason = _upgrade_members(conn) or _rebuild_reason(conn, fingerprint, rebuild)
     conn.execute("BEGIN")
     try:
         if reason:
@@ -118,6 +119,26 @@ def update_stories(
         reason=reason,
         changed_story_ids=tuple(sorted(result.changed)),
     )
+
+
+_PROVENANCE_COLUMNS = {
+    "published_at": "TIMESTAMPTZ",
+    "content_md5": "VARCHAR",
+    "canonical_article_id": "VARCHAR",
+    "tokens": "VARCHAR[]",
+}
+
+
+def _upgrade_members(conn: duckdb.DuckDBPyConnection) -> str:
+    """Databases made by development builds before story_member recorded what was clustered: add the
+    columns and rebuild (migration 2 creates them in every newer database)."""
+    rows = conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'story_member'"
+    ).fetchall()
+    missing = [name for name in _PROVENANCE_COLUMNS if name not in {row[0] for row in rows}]
+    for name in missing:
+        conn.execute(f"ALTER TABLE story_member ADD COLUMN {name} {_PROVENANCE_COLUMNS[name]}")
+    return "story_member upgraded" if missing else ""
 
 
 def _rebuild_reason(conn: duckdb.DuckDBPyConnection, fingerprint: str, requested: bool) -> str:
@@ -147,31 +168,37 @@ class _RunResult:
 
 _UNASSIGNED = "NOT EXISTS (SELECT 1 FROM story_member m WHERE m.article_id = a.article_id)"
 _FROM_KEY = "(epoch_us(a.published_at) > ? OR (epoch_us(a.published_at) = ? AND a.article_id >= ?))"
+# What clustering reads of an article, digested: a member whose article no longer matches is re-decided.
+_DIGEST = f"""md5(concat_ws(chr(31), coalesce(a.title, ''), coalesce(a.outlet, ''), coalesce(a.language, ''),
+    coalesce(a.summary, ''), coalesce(left(a.text, {BODY_CHARS}), ''), coalesce(a.canonical_url, '')))"""
+
+Key = tuple[int, str]  # (published_at in epoch microseconds, article_id): the processing order
 
 
 def _run(conn: duckdb.DuckDBPyConnection, params: ClusterParams, workers: int | None) -> _RunResult:
-    """Undo assignments from the earliest new article on, restore the stories open there, then stream every
-    unassigned article through the core in order, a page at a time, writing members as it goes."""
+    """Undo assignments from the earliest new or changed article on, restore the stories open there, then
+    stream every unassigned article through the core in order, a page at a time, writing members as it goes."""
+    changed = _changed_members(conn)
     first = conn.execute(
         f"SELECT epoch_us(a.published_at) AS us, a.article_id FROM article a WHERE {_UNASSIGNED} "
         "ORDER BY us, a.article_id LIMIT 1"
     ).fetchall()
-    if not first:
+    keys = [tuple(row) for row in first] + [key for pair in changed.values() for key in pair]
+    if not keys:
         return _RunResult()
-    cutoff_us, cutoff_id = first[0]
+    cutoff_us, cutoff_id = min(keys)
     result = _RunResult(n_new=_scalar(conn, f"SELECT count(*) FROM article a WHERE {_UNASSIGNED}"))
-    replayed = _load_articles(conn, f"NOT {_UNASSIGNED} AND {_FROM_KEY}", [cutoff_us, cutoff_us, cutoff_id])
-    result.n_replayed = len(replayed)
     clusterer = Clusterer(params, *_token_stats(conn))
     df_before = dict(clusterer.df)
+    replayed = _members_from(conn, cutoff_us, cutoff_id) | changed.keys()
+    result.n_replayed = len(replayed)
     result.changed = _forget(conn, clusterer, replayed)
-    del replayed
     clusterer.restore(_open_stories(conn, params, cutoff_us, cutoff_id))
     if result.n_new + result.n_replayed < PARALLEL_MIN:
         workers = 0
-    pending: list[Assignment] = []
-    for assignment in clusterer.add_stream(_unassigned_pages(conn, cutoff_us, cutoff_id), workers):
-        pending.append(assignment)
+    pending: list[tuple[ArticleIn, Features, Assignment]] = []
+    for placed in clusterer.place_stream(_unassigned_pages(conn, cutoff_us, cutoff_id), workers):
+        pending.append(placed)
         if len(pending) >= PAGE_ROWS:
             _write_members(conn, pending, result)
             pending = []
@@ -179,6 +206,39 @@ def _run(conn: duckdb.DuckDBPyConnection, params: ClusterParams, workers: int | 
     _refresh_stories(conn, result.changed)
     _write_token_stats(conn, df_before, clusterer.df)
     return result
+
+
+def _changed_members(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple[Key, Key]]:
+    """Assigned articles that changed since: another publication time, new content (a page extracted), or a
+    canonical link that now resolves differently. article_id -> (key as clustered, key now)."""
+    rows = conn.execute(
+        f"""
+        SELECT m.article_id, epoch_us(m.published_at), epoch_us(a.published_at)
+        FROM story_member m JOIN article a ON a.article_id = m.article_id
+        WHERE m.published_at <> a.published_at OR (a.updated_at > m.assigned_at AND m.content_md5 <> {_DIGEST})
+        """
+    ).fetchall()
+    changed = {aid: ((old, aid), (now, aid)) for aid, old, now in rows}
+    linked = conn.execute(
+        "SELECT m.article_id, epoch_us(a.published_at), m.canonical_article_id, a.outlet, a.canonical_url, "
+        "a.url FROM story_member m JOIN article a ON a.article_id = m.article_id "
+        "WHERE a.canonical_url IS NOT NULL AND a.canonical_url <> a.url"
+    ).fetchall()
+    resolved = _resolve_canonical(conn, [(row[0], row[3], row[4], row[5]) for row in linked])
+    for aid, us, stored, *_ in linked:
+        if resolved.get(aid) != stored:
+            changed.setdefault(aid, ((us, aid), (us, aid)))
+    return changed
+
+
+def _members_from(conn: duckdb.DuckDBPyConnection, cutoff_us: int, cutoff_id: str) -> set[str]:
+    """Members clustered at or after the cutoff (by the time they were clustered with)."""
+    rows = conn.execute(
+        "SELECT article_id FROM story_member WHERE epoch_us(published_at) > ? "
+        "OR (epoch_us(published_at) = ? AND article_id >= ?)",
+        [cutoff_us, cutoff_us, cutoff_id],
+    ).fetchall()
+    return {row[0] for row in rows}
 
 
 def _unassigned_pages(conn: duckdb.DuckDBPyConnection, from_us: int, from_id: str) -> Iterator[ArticleIn]:
@@ -197,27 +257,26 @@ def _unassigned_pages(conn: duckdb.DuckDBPyConnection, from_us: int, from_id: st
         condition = _FROM_KEY.replace("a.article_id >= ?", "a.article_id > ?")
 
 
-def _forget(conn: duckdb.DuckDBPyConnection, clusterer: Clusterer, replayed: Sequence[ArticleIn]) -> set[str]:
-    """Undo the assignments of articles to be replayed: memberships and their token counts."""
-    if not replayed:
+def _forget(conn: duckdb.DuckDBPyConnection, clusterer: Clusterer, article_ids: set[str]) -> set[str]:
+    """Undo the assignments of articles to be replayed: their memberships and the token counts they added
+    (the tokens stored with them: the article may have changed since). Returns the stories they were in."""
+    if not article_ids:
         return set()
-    ids = pa.table({"article_id": [a.article_id for a in replayed]})
-    conn.register("replayed_ids", ids)
+    conn.register("replayed_ids", pa.table({"article_id": sorted(article_ids)}))
     try:
         rows = conn.execute(
-            "SELECT DISTINCT story_id FROM story_member WHERE article_id IN (SELECT article_id FROM replayed_ids)"
+            "SELECT story_id, tokens FROM story_member WHERE article_id IN (SELECT article_id FROM replayed_ids)"
         ).fetchall()
         conn.execute("DELETE FROM story_member WHERE article_id IN (SELECT article_id FROM replayed_ids)")
     finally:
         conn.unregister("replayed_ids")
     df = clusterer.df
-    for article in replayed:
-        features = clusterer.features(article)
-        for token in (*features.title_tokens, *features.lead_tokens):
+    for _, tokens in rows:
+        for token in tokens or ():
             df[token] -= 1
             if not df[token]:
                 del df[token]
-    clusterer.n_docs -= len(replayed)
+    clusterer.n_docs -= len(rows)
     return {row[0] for row in rows}
 
 
@@ -231,13 +290,12 @@ def _open_stories(
         f"""
         WITH recent AS (
             -- an open story has its first article within the span: stories without a member there are closed
-            SELECT DISTINCT m.story_id FROM story_member m JOIN article a USING (article_id)
-            WHERE epoch_us(a.published_at) >= {cutoff_us - span_us}
+            SELECT DISTINCT story_id FROM story_member WHERE epoch_us(published_at) >= {cutoff_us - span_us}
         ), before AS (
-            SELECT m.story_id, m.article_id, m.syndicated_from_article_id, epoch_us(a.published_at) AS us
-            FROM story_member m JOIN recent USING (story_id) JOIN article a ON a.article_id = m.article_id
-            WHERE epoch_us(a.published_at) < {cutoff_us}
-               OR (epoch_us(a.published_at) = {cutoff_us} AND a.article_id < ?)
+            SELECT m.story_id, m.article_id, m.syndicated_from_article_id, epoch_us(m.published_at) AS us
+            FROM story_member m JOIN recent USING (story_id)
+            WHERE epoch_us(m.published_at) < {cutoff_us}
+               OR (epoch_us(m.published_at) = {cutoff_us} AND m.article_id < ?)
         ), open AS (
             SELECT story_id FROM before GROUP BY story_id
             HAVING least(max(us) + {gap_us}, min(us) + {span_us}) >= {cutoff_us}
@@ -277,7 +335,7 @@ def _load_articles(
         + (f" LIMIT {int(limit)}" if limit else ""),
         params or [],
     ).fetchall()
-    canonical = _resolve_canonical(conn, rows)
+    canonical = _resolve_canonical(conn, [(r[0], r[3], r[7], r[8]) for r in rows if r[7] and r[7] != r[8]])
     return [
         ArticleIn(
             article_id=row[0],
@@ -293,22 +351,24 @@ def _load_articles(
     ]
 
 
-def _resolve_canonical(conn: duckdb.DuckDBPyConnection, rows: Iterable[tuple[Any, ...]]) -> dict[str, str]:
-    """article_id -> the other outlet's article its rel=canonical link points to."""
+def _resolve_canonical(
+    conn: duckdb.DuckDBPyConnection, links: list[tuple[str, str, str, str]]
+) -> dict[str, str]:
+    """(article_id, outlet, canonical_url, url) -> {article_id: the other outlet's article the canonical link
+    points to}, matching the stored URLs of articles after the ingest URL normalisation."""
     from ingest.urls import normalize_url
 
-    links: dict[str, str] = {}
-    for row in rows:
-        article_id, canonical_url, url = row[0], row[7], row[8]
-        if canonical_url and canonical_url != url:
-            try:
-                links[article_id] = normalize_url(canonical_url)
-            except ValueError:
-                continue
-    if not links:
+    targets: dict[str, str] = {}
+    for article_id, _, canonical_url, _ in links:
+        try:
+            targets[article_id] = normalize_url(canonical_url)
+        except ValueError:
+            continue
+    if not targets:
         return {}
-    table = pa.table({"article_id": list(links), "target_url": list(links.values())})
-    conn.register("canonical_links", table)
+    conn.register(
+        "canonical_links", pa.table({"article_id": list(targets), "target_url": list(targets.values())})
+    )
     try:
         found = conn.execute(
             """
@@ -355,10 +415,12 @@ def _write_token_stats(
 
 
 def _write_members(
-    conn: duckdb.DuckDBPyConnection, assignments: list[Assignment], result: _RunResult
+    conn: duckdb.DuckDBPyConnection, placed: list[tuple[ArticleIn, Features, Assignment]], result: _RunResult
 ) -> None:
-    if not assignments:
+    """Insert the memberships with what was clustered (time, content digest, canonical target, tokens)."""
+    if not placed:
         return
+    assignments = [assignment for _, _, assignment in placed]
     table = pa.table(
         {
             "article_id": [a.article_id for a in assignments],
@@ -368,13 +430,25 @@ def _write_members(
                 [a.syndicated_from_article_id for a in assignments], pa.string()
             ),
             "syndication_evidence": pa.array([a.syndication_evidence for a in assignments], pa.string()),
+            "canonical_article_id": pa.array(
+                [article.canonical_article_id for article, _, _ in placed], pa.string()
+            ),
+            "tokens": pa.array(
+                [[*f.title_tokens, *f.lead_tokens] for _, f, _ in placed], pa.list_(pa.string())
+            ),
         }
     )
     conn.register("new_members", table)
     try:
         conn.execute(
-            "INSERT INTO story_member SELECT article_id, story_id, score, syndicated_from_article_id, "
-            "syndication_evidence, FALSE, ? FROM new_members",
+            f"""
+            INSERT INTO story_member (article_id, story_id, score, syndicated_from_article_id,
+                syndication_evidence, is_first_report, assigned_at, published_at, content_md5,
+                canonical_article_id, tokens)
+            SELECT n.article_id, n.story_id, n.score, n.syndicated_from_article_id, n.syndication_evidence,
+                   FALSE, ?, a.published_at, {_DIGEST}, n.canonical_article_id, n.tokens
+            FROM new_members n JOIN article a ON a.article_id = n.article_id
+            """,
             [datetime.now(UTC)],
         )
     finally:

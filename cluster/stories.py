@@ -149,8 +149,15 @@ class Clusterer:
     def add_stream(self, articles: Iterable[ArticleIn], workers: int | None = 0) -> Iterator[Assignment]:
         """Assign articles that arrive already in processing order (e.g. read page by page from a database),
         yielding each assignment; memory stays with the open stories, not the stream."""
+        for _, _, assignment in self.place_stream(articles, workers):
+            yield assignment
+
+    def place_stream(
+        self, articles: Iterable[ArticleIn], workers: int | None = 0
+    ) -> Iterator[tuple[ArticleIn, Features, Assignment]]:
+        """``add_stream`` that also yields each article and the features it was clustered on."""
         for article, features in featurize_stream(articles, self.params, workers):
-            yield self.add(article, features)
+            yield article, features, self.add(article, features)
 
     def features(self, article: ArticleIn) -> Features:
         p = self.params

@@ -231,3 +231,54 @@ def test_changed_parameters_rebuild_instead_of_mixing(conn: duckdb.DuckDBPyConne
     assert (summary.mode, summary.reason) == ("rebuild", "parameters or word lists changed")
     assert summary.articles_assigned == 10
     assert update_stories(conn, params=stricter).mode == "incremental"
+
+
+def by_url(conn: duckdb.DuckDBPyConnection, url: str) -> tuple:
+    rows = conn.execute(
+        "SELECT story_id, syndicated_from_article_id FROM story_timeline WHERE url = ?", [url]
+    ).fetchall()
+    return rows[0]
+
+
+def test_articles_changed_after_clustering_are_redecided(conn: duckdb.DuckDBPyConnection) -> None:
+    """Ingest fills pages in later runs: a better date, the body, a canonical target that arrives later.
+    Each change is re-decided, and the result is still what a rebuild gives."""
+    rows = outage_rows()
+    reuters = next(r for r in rows if "reuters.com/technology/amazon" in r["url"])
+    yahoo = next(r for r in rows if r["url"].startswith("https://finance.yahoo.com"))
+    usnews = next(r for r in rows if r["url"].startswith("https://www.usnews.com"))
+    # first run: the wire copies arrive before the original, usnews without its body yet
+    insert_articles(conn, [r for r in rows if r is not reuters])
+    conn.execute("UPDATE article SET text = NULL WHERE url = ?", [usnews["url"]])
+    update_stories(conn)
+    assert by_url(conn, yahoo["url"])[1] is None  # its canonical target is not known yet
+    # the original arrives; usnews's page is extracted; an article's date is corrected by its page
+    insert_articles(conn, [reuters])
+    later = datetime(2025, 10, 7, tzinfo=UTC)
+    conn.execute(
+        "UPDATE article SET text = ?, updated_at = ? WHERE url = ?", [usnews["text"], later, usnews["url"]]
+    )
+    conn.execute(
+        "UPDATE article SET published_at = published_at - INTERVAL 3 HOUR WHERE url = ?",
+        ["https://www.cnbc.com/2025/10/06/amazon-website-outage"],
+    )
+    summary = update_stories(conn)
+    assert summary.articles_replayed > 0
+    original = article_id(reuters["url"])
+    assert by_url(conn, yahoo["url"])[1] == original
+    assert by_url(conn, usnews["url"])[1] == original
+    incremental = snapshot(conn)
+    update_stories(conn, rebuild=True)
+    assert snapshot(conn) == incremental
+    assert update_stories(conn).articles_replayed == 0  # nothing changed since: nothing re-decided
+
+
+def test_a_database_from_an_earlier_build_is_upgraded(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute("DROP INDEX story_member_story")
+    for column in ("published_at", "content_md5", "canonical_article_id", "tokens"):
+        conn.execute(f"ALTER TABLE story_member DROP COLUMN {column}")
+    conn.execute("CREATE INDEX story_member_story ON story_member (story_id)")
+    insert_articles(conn, outage_rows()[:5])
+    summary = update_stories(conn)
+    assert (summary.mode, summary.reason) == ("rebuild", "story_member upgraded")
+    assert update_stories(conn).mode == "incremental"
