@@ -383,10 +383,14 @@ class Clusterer:
         reps.append(features.fuzzy_title)
         if len(reps) > p.representatives:
             del reps[1]  # keep the founder and the latest members
-        postings = self._postings
+        postings, seq = self._postings, story.seq
         for tokens in (features.title_tokens, features.portable):
             for token in tokens:
-                postings.setdefault(token, set()).add(story.seq)
+                stories = postings.get(token)
+                if stories is None:
+                    postings[token] = {seq}
+                else:
+                    stories.add(seq)
         story.member_ids.append(article.article_id)
         if article.outlet:
             story.outlets.add(article.outlet)
