@@ -35,7 +35,9 @@ SELECT i,
        (hash(i) % 1000000007)::BIGINT AS h
 FROM range($n) r(i);
 
-INSERT INTO article
+INSERT INTO article (article_id, url, outlet, feed_id, title, language, published_at, published_at_source,
+    page_published_raw, feed_published_raw, first_seen_at, summary, text, author, site_name, canonical_url,
+    page_state, page_error, origin, updated_at)
 SELECT printf('%016x', i) AS article_id,
        'https://outlet' || (h % 2000) || '.example/news/' || i AS url,
        'Outlet ' || (h % 2000) AS outlet,
@@ -52,10 +54,11 @@ SELECT printf('%016x', i) AS article_id,
        'extracted', NULL, 'import', now()
 FROM gen;
 
-INSERT INTO story_member
+INSERT INTO story_member (article_id, story_id, score, syndicated_from_article_id, is_first_report, assigned_at,
+    published_at, content_md5)
 SELECT printf('%016x', g.i), printf('s%015x', g.story_no), 0.8,
-       CASE WHEN g.i % 10 = 7 THEN printf('%016x', g.i - 1) END, NULL, FALSE, now()
-FROM gen g;
+       CASE WHEN g.i % 10 = 7 THEN printf('%016x', g.i - 1) END, FALSE, now(), a.published_at, md5(a.title)
+FROM gen g JOIN article a ON a.article_id = printf('%016x', g.i);
 
 CREATE TEMP TABLE firsts AS
 SELECT m.story_id, arg_min(a.article_id, a.published_at) AS first_article_id,
@@ -67,24 +70,26 @@ FROM story_member m JOIN article a USING (article_id) GROUP BY m.story_id;
 UPDATE story_member SET is_first_report = TRUE
 WHERE article_id IN (SELECT first_article_id FROM firsts);
 
-INSERT INTO story
+INSERT INTO story (story_id, founding_article_id, headline, first_article_id, first_report_evidence,
+    first_report_method, first_published_at, last_published_at, n_articles, n_outlets, languages, updated_at)
 SELECT story_id, first_article_id, headline, first_article_id,
        (SELECT outlet FROM article WHERE article_id = first_article_id) || ' at ' || strftime(first_at, '%H:%M UTC')
          || ' (page metadata)',
        'claims', first_at, last_at, n_articles, n_outlets, languages, now()
 FROM firsts;
 
-INSERT INTO citation
+INSERT INTO citation (citing_article_id, cited_outlet, cited_article_id, kind, evidence, says_first, found_at)
 SELECT printf('%016x', i), 'Outlet ' || (hash(i // 10 * 10) % 2000)::BIGINT, printf('%016x', i // 10 * 10), 'mention',
        'first reported by Outlet ' || (hash(i // 10 * 10) % 2000), TRUE, now()
 FROM range($n) r(i) WHERE i % 5 = 2;
 
-INSERT INTO signal
+INSERT INTO signal (signal_id, source, service, ts, value, kind, text, imported_at)
 SELECT printf('sig%012x', s * 1000000 + m), 'bench', ['Amazon', 'Cloudflare', 'Teams', 'AWS', 'Google'][1 + s::BIGINT],
        $start::TIMESTAMPTZ + to_minutes(m), 10 + (hash(s * 1000000 + m) % 7)::BIGINT, 'complaints', NULL, now()
 FROM range(5) a(s), range(525600) b(m);
 
-INSERT INTO story_signal
+INSERT INTO story_signal (story_id, service, onset_at, peak_at, peak_value, first_report_at, lag_seconds,
+    statement_at, statement_text, summary, computed_at)
 SELECT story_id, 'Amazon', first_at - INTERVAL 30 MINUTE, first_at, 900, first_at, 1800, NULL, NULL,
        'Amazon complaints began rising 30 min before the first report', now()
 FROM firsts WHERE hash(story_id) % 20 = 0;

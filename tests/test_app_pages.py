@@ -284,3 +284,10 @@ def test_time_zone_is_kept_across_pages(monkeypatch: pytest.MonkeyPatch, tmp_pat
     at.run()
     assert at.sidebar.selectbox[0].value == "Asia/Riyadh"
     assert at.dataframe[0].value["when"].tolist()[0] == "2026-10-06 23:38 +03"
+
+
+def test_sql_result_survives_a_rerun(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    at = open_app(monkeypatch, build_story_db(tmp_path / "s.duckdb"), "sql")
+    run_sql(at, "SELECT count(*) AS n FROM stories")
+    at.sidebar.selectbox[0].set_value("Asia/Tokyo").run()
+    assert at.dataframe[0].value["n"].tolist() == [3]

@@ -21,6 +21,9 @@ VIEWS_HELP = (
 )
 
 
+LAST_KEY = "scooptrace_sql_last"
+
+
 def render() -> None:
     state = _common.status()
     st.title("SQL")
@@ -32,13 +35,19 @@ def render() -> None:
     with st.form("sql_form"):
         sql = st.text_area("Query", EXAMPLE, height=180, key="sql_text")
         submitted = st.form_submit_button("Run", icon=":material/play_arrow:", type="primary")
-    if not submitted:
-        return
-    try:
-        result = sql_sandbox.run_query(state.path, sql)
-    except sql_sandbox.SandboxError as exc:
-        st.error(escape_markdown(str(exc)), icon=":material/block:")
-        return
+    if submitted:
+        try:
+            st.session_state[LAST_KEY] = sql_sandbox.run_query(state.path, sql)
+        except sql_sandbox.SandboxError as exc:
+            st.session_state[LAST_KEY] = str(exc)
+    last = st.session_state.get(LAST_KEY)  # kept, so changing the time zone does not lose the result
+    if isinstance(last, str):
+        st.error(escape_markdown(last), icon=":material/block:")
+    elif isinstance(last, sql_sandbox.SandboxResult):
+        show_result(last)
+
+
+def show_result(result: sql_sandbox.SandboxResult) -> None:
     note = f"{len(result.frame):,} rows in {result.elapsed_seconds * 1000:.0f} ms"
     if result.truncated:
         note += f" (stopped at the limit of {sql_sandbox.DEFAULT_ROW_LIMIT:,} rows)"
