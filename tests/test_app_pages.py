@@ -135,6 +135,7 @@ def test_story_deep_link(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     assert r"\$5bn" in at.info[0].value  # escaped: no LaTeX
     assert "Amazon complaints started rising at 2026\\-10\\-06 20\\:02 UTC" in texts(at)
     assert "No official statement yet" in texts(at)
+    assert r"Reached en at 20\:38 UTC\, es \+57 min\, ar \+1 h 52 min\; 10 outlets\: not yet\." in texts(at)
     assert len(at.get("download_button")) == 3
 
 

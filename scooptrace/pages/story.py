@@ -15,6 +15,7 @@ from scooptrace.pages._text import (
     bidi_isolate,
     escape_markdown,
     format_duration,
+    format_lag,
     format_time,
     safe_url,
 )
@@ -122,7 +123,7 @@ def key_figures(
     cols[3].metric("To 5 outlets", escape_markdown(time_to_outlets(timeline, 5) or "not yet"))
     languages = info.get("languages") or []
     cols[4].metric("Languages", escape_markdown(", ".join(sorted(str(lang) for lang in languages)) or "?"))
-    facts = []
+    facts = [spread_sentence(timeline, zone_name)] if not timeline.empty else []
     if onset is not None and first_at is not None:
         lag = (pd.Timestamp(first_at) - pd.Timestamp(onset.at)).total_seconds()
         service = f"{info['service']} complaints" if info.get("service") else "Complaints"
@@ -136,7 +137,19 @@ def key_figures(
     elif onset is not None:
         facts.append("No official statement yet.")
     if facts:
-        st.markdown(escape_markdown(" ".join(facts)))
+        st.markdown(escape_markdown(" ".join(fact for fact in facts if fact)))
+
+
+def spread_sentence(timeline: pd.DataFrame, zone_name: str) -> str:
+    """ "Reached en at 20:38 UTC, es +57 min, ar +1 h 52 min; 10 outlets: not yet." """
+    firsts = timeline.dropna(subset=["language"]).groupby("language")["published_at"].min().sort_values()
+    if firsts.empty:
+        return ""
+    start = timeline["published_at"].min()
+    parts = [f"{firsts.index[0]} at {format_time(firsts.iloc[0], zone_name, with_date=False)}"]
+    parts += [f"{lang} {format_lag((at - start).total_seconds())}" for lang, at in firsts.iloc[1:].items()]
+    ten = time_to_outlets(timeline, 10)
+    return f"Reached {', '.join(parts)}; 10 outlets: {'after ' + ten if ten else 'not yet'}."
 
 
 def time_to_outlets(timeline: pd.DataFrame, count: int) -> str | None:
