@@ -123,7 +123,7 @@ def key_figures(
     cols[3].metric("To 5 outlets", escape_markdown(time_to_outlets(timeline, 5) or "not yet"))
     languages = info.get("languages") or []
     cols[4].metric("Languages", escape_markdown(", ".join(sorted(str(lang) for lang in languages)) or "?"))
-    facts = [spread_sentence(timeline, zone_name)] if not timeline.empty else []
+    facts = []
     if onset is not None and first_at is not None:
         lag = (pd.Timestamp(first_at) - pd.Timestamp(onset.at)).total_seconds()
         service = f"{info['service']} complaints" if info.get("service") else "Complaints"
@@ -137,7 +137,11 @@ def key_figures(
     elif onset is not None:
         facts.append("No official statement yet.")
     if facts:
-        st.markdown(escape_markdown(" ".join(fact for fact in facts if fact)))
+        facts = [" ".join(facts)]
+    if not timeline.empty:
+        facts.append(spread_sentence(timeline, zone_name))
+    if any(facts):
+        st.markdown("  \n".join(escape_markdown(fact) for fact in facts if fact))
 
 
 def spread_sentence(timeline: pd.DataFrame, zone_name: str) -> str:
@@ -169,8 +173,8 @@ ARTICLE_COLUMNS = {
     "title": st.column_config.TextColumn("Title", width="large"),
     "language": st.column_config.TextColumn("Lang."),
     "kind": st.column_config.TextColumn("Kind"),
-    "time_source": st.column_config.TextColumn("Time from", help="page metadata, feed date, or first sight"),
     "link": st.column_config.LinkColumn("Link", display_text="open ↗"),
+    "time_source": st.column_config.TextColumn("Time from", help="page metadata, feed date, or first sight"),
 }
 
 
@@ -189,8 +193,8 @@ def articles_frame(timeline: pd.DataFrame, zone_name: str) -> pd.DataFrame:
             "title": timeline["title"].fillna("").map(bidi_isolate),
             "language": points["language"],
             "kind": kind,
-            "time_source": timeline["published_at_source"].fillna(""),
             "link": timeline["url"].map(safe_url),
+            "time_source": timeline["published_at_source"].fillna(""),
         }
     )
 
