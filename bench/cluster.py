@@ -89,35 +89,43 @@ def run_core(n: int, workers: int | None) -> dict[str, float]:
     }
 
 
-def run_store(n: int) -> dict[str, float]:
+def prepare_store(n: int, path: Path) -> None:
+    """A database file holding ``n`` articles (in its own process, so its memory is not measured)."""
     import pyarrow as pa
 
+    from scooptrace import db
+
+    rows = list(articles(n, headlines()))
+    table = pa.table(
+        {
+            "article_id": [a.article_id for a in rows],  # type: ignore[attr-defined]
+            "title": [a.title for a in rows],  # type: ignore[attr-defined]
+            "published_at": [a.published_at for a in rows],  # type: ignore[attr-defined]
+            "outlet": [a.outlet for a in rows],  # type: ignore[attr-defined]
+            "language": [a.language for a in rows],  # type: ignore[attr-defined]
+            "text": [a.text for a in rows],  # type: ignore[attr-defined]
+        }
+    )
+    now = datetime.now(UTC)
+    with db.writer(path) as w:
+        w.conn.register("bench_rows", table)
+        w.conn.execute(
+            "INSERT INTO article (article_id, url, outlet, title, language, published_at, published_at_source, "
+            "first_seen_at, text, page_state, origin, updated_at) SELECT article_id, 'https://x/' || article_id, "
+            "outlet, title, language, published_at, 'feed', ?, text, 'not_fetched', 'import', ? FROM bench_rows",
+            [now, now],
+        )
+        w.conn.unregister("bench_rows")
+
+
+def run_store(n: int) -> dict[str, float]:
     from cluster.store import update_stories
     from scooptrace import db
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.duckdb"
+        subprocess.run([sys.executable, __file__, "--prepare", str(n), str(path)], check=True, cwd=ROOT)
         with db.writer(path) as w:
-            rows = list(articles(n, headlines()))
-            now = datetime.now(UTC)
-            table = pa.table(
-                {
-                    "article_id": [a.article_id for a in rows],  # type: ignore[attr-defined]
-                    "title": [a.title for a in rows],  # type: ignore[attr-defined]
-                    "published_at": [a.published_at for a in rows],  # type: ignore[attr-defined]
-                    "outlet": [a.outlet for a in rows],  # type: ignore[attr-defined]
-                }
-            )
-            del rows
-            w.conn.register("bench_rows", table)
-            w.conn.execute(
-                "INSERT INTO article (article_id, url, outlet, title, published_at, published_at_source, "
-                "first_seen_at, page_state, origin, updated_at) SELECT article_id, 'https://x/' || article_id, "
-                "outlet, title, published_at, 'feed', ?, 'not_fetched', 'import', ? FROM bench_rows",
-                [now, now],
-            )
-            w.conn.unregister("bench_rows")
-            del table
             started = time.perf_counter()
             cpu = time.process_time()
             summary = update_stories(w.conn, workers=None)
@@ -150,7 +158,11 @@ def main() -> None:
     parser.add_argument("--store", action="store_true", help="also time update_stories on a DuckDB file")
     parser.add_argument("--store-sizes", default="10000,100000")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--prepare", nargs=2, metavar=("N", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.prepare:
+        prepare_store(int(args.prepare[0]), Path(args.prepare[1]))
+        return
     if args.child:
         child(args.child[0], int(args.child[1]))
         return
