@@ -94,9 +94,9 @@ def update_stories(
     ``if __name__ == "__main__"`` guard; the ``scooptrace`` command has it."""
     started = time.monotonic()
     fingerprint = clustering_fingerprint(params)
-    reason = _upgrade_members(conn) or _rebuild_reason(conn, fingerprint, rebuild)
     conn.execute("BEGIN")
     try:
+        reason = _upgrade_members(conn) or _rebuild_reason(conn, fingerprint, rebuild)
         if reason:
             _clear(conn)
         result = _run(conn, params, workers)
