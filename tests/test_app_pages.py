@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -292,3 +293,26 @@ def test_sql_result_survives_a_rerun(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     run_sql(at, "SELECT count(*) AS n FROM stories")
     at.sidebar.selectbox[0].set_value("Asia/Tokyo").run()
     assert at.dataframe[0].value["n"].tolist() == [3]
+
+
+def test_database_without_the_story_views(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A file from before the stories stage (or a stage not landed yet): the pages explain, never fail."""
+    db = tmp_path / "old.duckdb"
+    conn = duckdb.connect(str(db))
+    conn.execute("CREATE VIEW articles AS SELECT 'a' AS article_id, 'GeekWire' AS outlet")
+    conn.close()
+    for page in PAGES:
+        at = open_app(monkeypatch, db, page)
+        if page in ("stories", "story", "outlets"):
+            assert "no stories, story_timeline view yet" in texts(at) or "no story_timeline view" in texts(at)
+            assert "scooptrace cluster" in texts(at)
+        if page == "feeds":
+            assert "no feed_status view yet" in texts(at)
+
+
+def test_unreadable_file_is_a_message(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    db = tmp_path / "broken.duckdb"
+    db.write_bytes(b"this is not a DuckDB file" * 100)
+    for page in PAGES:
+        at = open_app(monkeypatch, db, page)
+        assert "could not be read" in texts(at)

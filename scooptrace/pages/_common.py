@@ -123,7 +123,9 @@ def explain_missing(state: queries.DbStatus, *views: str) -> bool:
         return False
     if state.error is not None:
         st.warning(
-            "The database could not be read just now; it is probably being replaced. Press Refresh.",
+            f"`{escape_markdown(state.path)}` could not be read: {escape_markdown(state.error.splitlines()[0])}. "
+            "If a writer is replacing it right now, press Refresh in a moment; files written by DuckDB 1.x "
+            "or other programs cannot be read.",
             icon=":material/hourglass:",
         )
         return False
