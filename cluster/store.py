@@ -215,7 +215,12 @@ def _changed_members(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple[Key, Ke
         f"""
         SELECT m.article_id, epoch_us(m.published_at), epoch_us(a.published_at)
         FROM story_member m JOIN article a ON a.article_id = m.article_id
-        WHERE m.published_at <> a.published_at OR (a.updated_at > m.assigned_at AND m.content_md5 <> {_DIGEST})
+        WHERE m.published_at <> a.published_at
+        UNION
+        -- two queries, not one OR: the digest is computed only for articles updated since they were clustered
+        SELECT m.article_id, epoch_us(m.published_at), epoch_us(a.published_at)
+        FROM story_member m JOIN article a ON a.article_id = m.article_id
+        WHERE a.updated_at > m.assigned_at AND m.content_md5 <> {_DIGEST}
         """
     ).fetchall()
     changed = {aid: ((old, aid), (now, aid)) for aid, old, now in rows}
