@@ -160,3 +160,11 @@ def test_selecting_a_story_opens_its_page_and_back(page: Page, base_url: str) ->
     page.get_by_test_id("stDataFrame").first.wait_for()
     page.wait_for_timeout(1500)
     assert page.url == f"{base_url}/"  # the old selection does not bounce back to the story
+
+
+def test_unknown_story_id_is_echoed_as_plain_text(page: Page, base_url: str) -> None:
+    page.goto(f"{base_url}/story?id=a%24b*c%3Cscript%3E")
+    warning = page.get_by_test_id("stAlertContentWarning").first
+    warning.wait_for()
+    assert "There is no story with id a$b*c<script> in this database." in warning.inner_text()
+    assert_nothing_ran(page)

@@ -26,9 +26,8 @@ R = TypeVar("R")
 CACHE_TTL_SECONDS = 300
 FOLLOW_SECONDS = 30
 TZ_KEY = "scooptrace_tz"
-HOW_TO_INGEST = """scooptrace feeds import feeds.opml      # or: scooptrace ingest --feeds feeds.opml
-scooptrace ingest                       # fetch, extract, group into stories
-scooptrace import articles.csv          # or load url,title,outlet,published_at from a file"""
+HOW_TO_INGEST = """scooptrace ingest --feeds feeds.opml   # fetch feeds and pages, group into stories
+scooptrace import articles.csv         # or load url,title,outlet,published_at"""
 
 
 def page_file(name: str) -> str:
@@ -115,7 +114,7 @@ def explain_missing(state: queries.DbStatus, *views: str) -> bool:
     """True when the page can go on; else shows what is missing and how to get it, and returns False."""
     if not state.exists:
         st.info(
-            f"No scooptrace database at `{escape_markdown(state.path)}` yet. Build one with `ingest` or "
+            f"No scooptrace database at {escape_markdown(state.path)} yet. Build one with `ingest` or "
             "`import`, then press Refresh (or set `SCOOPTRACE_DB` / `scooptrace app --db PATH`).",
             icon=":material/database:",
         )
@@ -123,7 +122,7 @@ def explain_missing(state: queries.DbStatus, *views: str) -> bool:
         return False
     if state.error is not None:
         st.warning(
-            f"`{escape_markdown(state.path)}` could not be read: {escape_markdown(state.error.splitlines()[0])}. "
+            f"{escape_markdown(state.path)} could not be read: {escape_markdown(state.error.splitlines()[0])}. "
             "If a writer is replacing it right now, press Refresh in a moment; files written by DuckDB 1.x "
             "or other programs cannot be read.",
             icon=":material/hourglass:",

@@ -32,7 +32,7 @@ def render() -> None:
     info = _common.cached(queries.story)(state.path, story_id)
     if info is None:
         st.title("Story not found")
-        st.warning(f"There is no story with id `{escape_markdown(story_id)}` in this database.")
+        st.warning(f"There is no story with id {escape_markdown(story_id)} in this database.")
         st.page_link(_common.page_file("stories"), label="All stories", icon=":material/newspaper:")
         return
     timeline = _common.cached(queries.story_timeline)(state.path, story_id)
