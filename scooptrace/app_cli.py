@@ -4,7 +4,6 @@ timeline as CSV, JSON or Parquet)."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -44,6 +43,17 @@ def streamlit_command(port: int, address: str | None) -> list[str]:
     return command
 
 
+def serve(command: list[str], env: dict[str, str]) -> None:
+    """Become the Streamlit server (exec, same process id): a signal to ``scooptrace app`` (Ctrl-C, SIGTERM
+    from a supervisor or a test) reaches Streamlit itself, and no orphaned server is left behind."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execve(command[0], command, env)
+    except OSError as exc:
+        raise UsageError(f"cannot start streamlit: {exc}") from exc
+
+
 def register(cli: click.Group) -> None:
     from scooptrace.cli import build_settings, db_options
 
@@ -58,14 +68,7 @@ def register(cli: click.Group) -> None:
         settings = build_settings(db, config)
         env = dict(os.environ, SCOOPTRACE_DB=str(Path(settings.db_path).resolve()))
         click.echo(f"scooptrace app on http://localhost:{port}/ (database {env['SCOOPTRACE_DB']})", err=True)
-        try:
-            completed = subprocess.run(streamlit_command(port, address), env=env, check=False)
-        except KeyboardInterrupt:
-            return
-        except OSError as exc:
-            raise UsageError(f"cannot start streamlit: {exc}") from exc
-        if completed.returncode not in (0, -2):
-            raise click.exceptions.Exit(completed.returncode)
+        serve(streamlit_command(port, address), env)
 
     @cli.command("export")
     @db_options

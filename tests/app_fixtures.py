@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import csv
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -339,7 +340,9 @@ def serving(db: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
     """``scooptrace app`` running until the block ends; waits for Streamlit's health check."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCOOPTRACE_")}
     command = [SCOOPTRACE, "app", "--db", str(db), "--port", str(port), "--address", "127.0.0.1"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -354,11 +357,20 @@ def serving(db: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
             time.sleep(0.3)
         yield process
     finally:
-        process.terminate()
+        stop_group(process)
+
+
+def stop_group(process: subprocess.Popen[bytes]) -> None:
+    """Stop the server and anything it started (its own session's process group, by its id)."""
+    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=wait)
+            break
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout:
-            process.stdout.close()
+            continue
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # stragglers of the group, if any
+    if process.stdout:
+        process.stdout.close()
