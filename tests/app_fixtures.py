@@ -290,6 +290,23 @@ def write_signals_csv(path: Path) -> Path:
     return path
 
 
+STATEMENT = "Checkout errors: we are investigating <b>reports</b> of $0 carts"
+
+
+def write_status_feed(path: Path) -> Path:
+    """The company's status page: one entry, 2 h 22 min after complaints began rising."""
+    stamp = (T0 + timedelta(minutes=144)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    title = STATEMENT.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    path.write_text(
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        "<title>Amazon status</title><id>urn:status</id><updated>" + stamp + "</updated>"
+        f"<entry><title>{title}</title><id>urn:status:1</id><updated>{stamp}</updated>"
+        f"<published>{stamp}</published></entry></feed>",
+        encoding="utf-8",
+    )
+    return path
+
+
 def build_pipeline_db(folder: Path) -> Path:
     """The Amazon, Teams and hostile coverage loaded the real way: ``scooptrace import`` (which updates the
     stories and first reports) and ``scooptrace signals import``."""
@@ -297,6 +314,7 @@ def build_pipeline_db(folder: Path) -> Path:
     for args in (
         ["import", str(write_import_csv(folder / "coverage.csv"))],
         ["signals", "import", str(write_signals_csv(folder / "complaints.csv"))],
+        ["signals", "import", str(write_status_feed(folder / "status.atom")), "--service", "Amazon"],
     ):
         result = run_cli(*args, "--db", str(db))
         assert result.returncode == 0, result.stderr

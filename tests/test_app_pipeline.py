@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from scooptrace import queries
-from tests.app_fixtures import ARABIC_TITLE, HOSTILE_TITLE, build_pipeline_db
+from tests.app_fixtures import ARABIC_TITLE, HOSTILE_TITLE, STATEMENT, build_pipeline_db
 from tests.test_app_pages import chart_data, charts, marks, open_app, texts
 
 
@@ -38,11 +38,17 @@ def test_story_page(monkeypatch: pytest.MonkeyPatch, pipeline_db: Path) -> None:
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["First report"] == "GeekWire"
     assert "Amazon complaints started rising at 2026\\-10\\-06 20\\:02 UTC" in texts(at)
-    assert "36 min after" in texts(at) and "No official statement yet" in texts(at)
+    assert "36 min after" in texts(at)
+    assert (
+        r"First official statement at 2026\-10\-06 22\:24 UTC\: Checkout errors\: we are investigating "
+        r"\<b\>reports\<\/b\> of \$0 carts"
+    ) in texts(at)
     table = at.dataframe[0].value
     assert table["outlet"].tolist()[0] == "GeekWire" and table["lag"].tolist()[0] == "first"
     assert "\u2068" + ARABIC_TITLE + "\u2069" in table["title"].tolist()
     assert marks(charts(at)[0])[0] == "area"
+    markers = [f for f in chart_data(at) if "label" in f.columns]
+    assert [m["label"].item() for m in markers] == ["complaints rise", STATEMENT[:60]]
     edges = next(f for f in chart_data(at) if "outlet2" in f.columns)
     assert edges[["outlet", "outlet2"]].values.tolist() == [["تك عربي", "GeekWire"]]
 

@@ -24,6 +24,7 @@ KIND_FILL = [*KIND_COLOR[:2], "white"]  # copies are hollow
 KIND_SHAPE = ["diamond", "circle", "square"]
 KIND_SIZE = [360, 90, 70]
 ROW_HEIGHT = 34
+LABEL_LIMIT = 260  # pixels of a marker's label before it is cut with an ellipsis
 LABEL_WIDTH = 150  # the left axis of both charts, so their time axes line up
 # 24-hour clock; the date where a day begins.
 TIME_LABEL = (
@@ -201,8 +202,17 @@ def marker_layers(markers: list[Marker], x: alt.X, zone_name: str) -> list[alt.C
             )
         )
         layers.append(
+            # Clipped to the plot and cut at LABEL_LIMIT pixels: a long statement must not widen the chart.
             base.mark_text(
-                align="left", baseline="top", dx=5, dy=2, fontSize=11, color=color, fontWeight="bold"
+                align="left",
+                baseline="top",
+                dx=5,
+                dy=2,
+                fontSize=11,
+                color=color,
+                fontWeight="bold",
+                clip=True,
+                limit=LABEL_LIMIT,
             ).encode(text="label:N", y=alt.value(0))
         )
     return layers

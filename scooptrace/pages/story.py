@@ -119,7 +119,7 @@ def key_figures(
     cols[0].metric("First report", escape_markdown(info.get("first_outlet") or "?"))
     day = format_time(first_at, zone_name)[:10]
     cols[1].metric(f"At ({day})", escape_markdown(format_time(first_at, zone_name, with_date=False)))
-    cols[2].metric("Outlets", f"{info.get('n_outlets', 0)} · {info.get('n_articles', 0)} articles")
+    cols[2].metric(f"Outlets ({info.get('n_articles', 0)} articles)", f"{info.get('n_outlets', 0)}")
     cols[3].metric("To 5 outlets", escape_markdown(time_to_outlets(timeline, 5) or "not yet"))
     languages = info.get("languages") or []
     cols[4].metric("Languages", escape_markdown(", ".join(sorted(str(lang) for lang in languages)) or "?"))
