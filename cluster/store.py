@@ -121,24 +121,37 @@ def update_stories(
     )
 
 
-_PROVENANCE_COLUMNS = {
-    "published_at": "TIMESTAMPTZ",
-    "content_md5": "VARCHAR",
-    "canonical_article_id": "VARCHAR",
-    "tokens": "VARCHAR[]",
-}
+_CLUSTER_MEMBER_DDL = """
+CREATE TABLE cluster_member (
+    article_id VARCHAR PRIMARY KEY,
+    published_at TIMESTAMPTZ NOT NULL,
+    content_md5 VARCHAR NOT NULL,
+    canonical_article_id VARCHAR,
+    tokens VARCHAR[]
+)
+"""
 
 
 def _upgrade_members(conn: duckdb.DuckDBPyConnection) -> str:
-    """Databases made by development builds before story_member recorded what was clustered: add the
-    columns and rebuild (migration 2 creates them in every newer database)."""
+    """Databases made by development builds before cluster_member existed: create it and rebuild (migration
+    2 creates it in every newer database)."""
     rows = conn.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'story_member'"
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'cluster_member'"
     ).fetchall()
-    missing = [name for name in _PROVENANCE_COLUMNS if name not in {row[0] for row in rows}]
-    for name in missing:
-        conn.execute(f"ALTER TABLE story_member ADD COLUMN {name} {_PROVENANCE_COLUMNS[name]}")
-    return "story_member upgraded" if missing else ""
+    if rows[0][0]:
+        return ""
+    conn.execute(_CLUSTER_MEMBER_DDL)
+    # A short-lived build kept these columns in story_member itself: move them out.
+    stale = conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'story_member' "
+        "AND column_name IN ('published_at', 'content_md5', 'canonical_article_id', 'tokens')"
+    ).fetchall()
+    if stale:
+        conn.execute("DROP INDEX IF EXISTS story_member_story")
+        for (column,) in stale:
+            conn.execute(f"ALTER TABLE story_member DROP COLUMN {column}")
+        conn.execute("CREATE INDEX story_member_story ON story_member (story_id)")
+    return "cluster_member added"
 
 
 def _rebuild_reason(conn: duckdb.DuckDBPyConnection, fingerprint: str, requested: bool) -> str:
@@ -153,7 +166,7 @@ def _rebuild_reason(conn: duckdb.DuckDBPyConnection, fingerprint: str, requested
 
 
 def _clear(conn: duckdb.DuckDBPyConnection) -> None:
-    for table in ("story", "story_member", "cluster_token_df"):
+    for table in ("story", "story_member", "cluster_member", "cluster_token_df"):
         conn.execute(f"DELETE FROM {table}")
 
 
@@ -213,20 +226,21 @@ def _changed_members(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple[Key, Ke
     canonical link that now resolves differently. article_id -> (key as clustered, key now)."""
     rows = conn.execute(
         f"""
-        SELECT m.article_id, epoch_us(m.published_at), epoch_us(a.published_at)
-        FROM story_member m JOIN article a ON a.article_id = m.article_id
-        WHERE m.published_at <> a.published_at
+        SELECT c.article_id, epoch_us(c.published_at), epoch_us(a.published_at)
+        FROM cluster_member c JOIN article a ON a.article_id = c.article_id
+        WHERE c.published_at <> a.published_at
         UNION
         -- two queries, not one OR: the digest is computed only for articles updated since they were clustered
-        SELECT m.article_id, epoch_us(m.published_at), epoch_us(a.published_at)
-        FROM story_member m JOIN article a ON a.article_id = m.article_id
-        WHERE a.updated_at > m.assigned_at AND m.content_md5 <> {_DIGEST}
+        SELECT c.article_id, epoch_us(c.published_at), epoch_us(a.published_at)
+        FROM cluster_member c JOIN story_member m ON m.article_id = c.article_id
+        JOIN article a ON a.article_id = c.article_id
+        WHERE a.updated_at > m.assigned_at AND c.content_md5 <> {_DIGEST}
         """
     ).fetchall()
     changed = {aid: ((old, aid), (now, aid)) for aid, old, now in rows}
     linked = conn.execute(
-        "SELECT m.article_id, epoch_us(a.published_at), m.canonical_article_id, a.outlet, a.canonical_url, "
-        "a.url FROM story_member m JOIN article a ON a.article_id = m.article_id "
+        "SELECT c.article_id, epoch_us(a.published_at), c.canonical_article_id, a.outlet, a.canonical_url, "
+        "a.url FROM cluster_member c JOIN article a ON a.article_id = c.article_id "
         "WHERE a.canonical_url IS NOT NULL AND a.canonical_url <> a.url"
     ).fetchall()
     resolved = _resolve_canonical(conn, [(row[0], row[3], row[4], row[5]) for row in linked])
@@ -239,7 +253,7 @@ def _changed_members(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple[Key, Ke
 def _members_from(conn: duckdb.DuckDBPyConnection, cutoff_us: int, cutoff_id: str) -> set[str]:
     """Members clustered at or after the cutoff (by the time they were clustered with)."""
     rows = conn.execute(
-        "SELECT article_id FROM story_member WHERE epoch_us(published_at) > ? "
+        "SELECT article_id FROM cluster_member WHERE epoch_us(published_at) > ? "
         "OR (epoch_us(published_at) = ? AND article_id >= ?)",
         [cutoff_us, cutoff_us, cutoff_id],
     ).fetchall()
@@ -270,9 +284,11 @@ def _forget(conn: duckdb.DuckDBPyConnection, clusterer: Clusterer, article_ids: 
     conn.register("replayed_ids", pa.table({"article_id": sorted(article_ids)}))
     try:
         rows = conn.execute(
-            "SELECT story_id, tokens FROM story_member WHERE article_id IN (SELECT article_id FROM replayed_ids)"
+            "SELECT m.story_id, c.tokens FROM story_member m LEFT JOIN cluster_member c USING (article_id) "
+            "WHERE m.article_id IN (SELECT article_id FROM replayed_ids)"
         ).fetchall()
-        conn.execute("DELETE FROM story_member WHERE article_id IN (SELECT article_id FROM replayed_ids)")
+        for table in ("story_member", "cluster_member"):
+            conn.execute(f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM replayed_ids)")
     finally:
         conn.unregister("replayed_ids")
     df = clusterer.df
@@ -295,12 +311,13 @@ def _open_stories(
         f"""
         WITH recent AS (
             -- an open story has its first article within the span: stories without a member there are closed
-            SELECT DISTINCT story_id FROM story_member WHERE epoch_us(published_at) >= {cutoff_us - span_us}
+            SELECT DISTINCT m.story_id FROM cluster_member c JOIN story_member m USING (article_id)
+            WHERE epoch_us(c.published_at) >= {cutoff_us - span_us}
         ), before AS (
-            SELECT m.story_id, m.article_id, m.syndicated_from_article_id, epoch_us(m.published_at) AS us
-            FROM story_member m JOIN recent USING (story_id)
-            WHERE epoch_us(m.published_at) < {cutoff_us}
-               OR (epoch_us(m.published_at) = {cutoff_us} AND m.article_id < ?)
+            SELECT m.story_id, m.article_id, m.syndicated_from_article_id, epoch_us(c.published_at) AS us
+            FROM story_member m JOIN recent USING (story_id) JOIN cluster_member c USING (article_id)
+            WHERE epoch_us(c.published_at) < {cutoff_us}
+               OR (epoch_us(c.published_at) = {cutoff_us} AND m.article_id < ?)
         ), open AS (
             SELECT story_id FROM before GROUP BY story_id
             HAVING least(max(us) + {gap_us}, min(us) + {span_us}) >= {cutoff_us}
@@ -446,15 +463,20 @@ def _write_members(
     conn.register("new_members", table)
     try:
         conn.execute(
-            f"""
+            """
             INSERT INTO story_member (article_id, story_id, score, syndicated_from_article_id,
-                syndication_evidence, is_first_report, assigned_at, published_at, content_md5,
-                canonical_article_id, tokens)
-            SELECT n.article_id, n.story_id, n.score, n.syndicated_from_article_id, n.syndication_evidence,
-                   FALSE, ?, a.published_at, {_DIGEST}, n.canonical_article_id, n.tokens
-            FROM new_members n JOIN article a ON a.article_id = n.article_id
+                syndication_evidence, is_first_report, assigned_at)
+            SELECT article_id, story_id, score, syndicated_from_article_id, syndication_evidence, FALSE, ?
+            FROM new_members
             """,
             [datetime.now(UTC)],
+        )
+        conn.execute(
+            f"""
+            INSERT INTO cluster_member (article_id, published_at, content_md5, canonical_article_id, tokens)
+            SELECT n.article_id, a.published_at, {_DIGEST}, n.canonical_article_id, n.tokens
+            FROM new_members n JOIN article a ON a.article_id = n.article_id
+            """
         )
     finally:
         conn.unregister("new_members")

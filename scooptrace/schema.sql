@@ -117,15 +117,19 @@ CREATE TABLE story_member (
     syndicated_from_article_id VARCHAR,   -- the original of a wire or syndicated copy, else NULL
     syndication_evidence VARCHAR,         -- why it is a copy (canonical link, identical body, ...)
     is_first_report BOOLEAN NOT NULL DEFAULT FALSE,
-    assigned_at TIMESTAMPTZ NOT NULL,
-    -- What the clustering read, so a later change of the article (page extracted, better date, canonical
-    -- target arrived) is detected and re-decided exactly as a rebuild would:
+    assigned_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX story_member_story ON story_member (story_id);
+
+-- What the clustering read of each member, so a later change of the article (page extracted, better date,
+-- canonical target arrived) is detected and re-decided exactly as a rebuild would.
+CREATE TABLE cluster_member (
+    article_id VARCHAR PRIMARY KEY,
     published_at TIMESTAMPTZ NOT NULL,    -- the article's published_at when it was clustered
     content_md5 VARCHAR NOT NULL,         -- digest of title, outlet, language, summary, text start, canonical_url
     canonical_article_id VARCHAR,         -- the other outlet's article its canonical link resolved to
     tokens VARCHAR[]                      -- its title and lead tokens, counted in cluster_token_df
 );
-CREATE INDEX story_member_story ON story_member (story_id);
 
 -- How many assigned articles contain each token (title or lead): the clustering core's word statistics,
 -- kept so an incremental run weighs words exactly as a rebuild would.
