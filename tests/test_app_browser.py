@@ -168,3 +168,10 @@ def test_unknown_story_id_is_echoed_as_plain_text(page: Page, base_url: str) -> 
     warning.wait_for()
     assert "There is no story with id a$b*c<script> in this database." in warning.inner_text()
     assert_nothing_ran(page)
+
+
+def test_link_with_a_time_zone(page: Page, base_url: str) -> None:
+    page.goto(f"{base_url}/story?id={AMAZON}&tz=America/New_York")
+    wait_for_story(page)
+    values = page.get_by_test_id("stMetricValue").all_inner_texts()
+    assert "16:38 EDT" in [value.strip() for value in values]

@@ -316,3 +316,20 @@ def test_unreadable_file_is_a_message(monkeypatch: pytest.MonkeyPatch, tmp_path:
     for page in PAGES:
         at = open_app(monkeypatch, db, page)
         assert "could not be read" in texts(at)
+
+
+def test_time_zone_in_the_link(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    db = build_story_db(tmp_path / "s.duckdb")
+    monkeypatch.setenv("SCOOPTRACE_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["tz"] = "Asia/Riyadh"  # the first run of a session opened from a link
+    at.run()
+    assert at.dataframe[0].value["first_time"].tolist()[0] == "2026-10-06 23:38 +03"
+    at.switch_page("scooptrace/pages/story.py")
+    at.query_params["id"] = AMAZON
+    at.run()
+    assert at.dataframe[0].value["when"].tolist()[0] == "2026-10-06 23:38 +03"
+    at.sidebar.selectbox[0].set_value("America/New_York").run()
+    assert at.query_params["tz"] == "America/New_York" and at.query_params["id"] == AMAZON
+    bogus = open_app(monkeypatch, db, "story", id=AMAZON, tz="../../etc/passwd")
+    assert bogus.sidebar.selectbox[0].value == "UTC"

@@ -18,7 +18,7 @@ import streamlit as st
 
 from scooptrace import queries
 from scooptrace.errors import DatabaseError
-from scooptrace.pages._text import COMMON_ZONES, UTC_NAME, escape_markdown, format_duration
+from scooptrace.pages._text import COMMON_ZONES, UTC_NAME, escape_markdown, format_duration, zone
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -89,20 +89,35 @@ def follow(path: str, seen_version: int) -> None:
 
 
 def zone_choice() -> str:
-    """The viewer's time zone for every time shown: UTC, the browser's, or a common one."""
+    """The viewer's time zone for every time shown: UTC, the browser's, or a common one. A link may carry
+    one (``/story?id=...&tz=America/New_York``), and choosing one puts it in the address to share."""
     browser = st.context.timezone
+    requested = st.query_params.get("tz")
     options = list(COMMON_ZONES)
     labels = {name: name for name in options}
-    if browser and browser not in options:
-        options.insert(1, browser)
+    for extra in (browser, requested if is_zone(requested) else None):
+        if extra and extra not in options:
+            options.insert(1, extra)
     if browser:
         labels[browser] = f"{browser} (your browser)"
     if TZ_KEY not in st.session_state:
-        st.session_state[TZ_KEY] = UTC_NAME
+        st.session_state[TZ_KEY] = requested if is_zone(requested) else UTC_NAME
     choice: str = st.selectbox(
-        "Time zone", options, key=TZ_KEY, format_func=lambda name: labels.get(name, name)
+        "Time zone",
+        options,
+        key=TZ_KEY,
+        format_func=lambda name: labels.get(name, name),
+        on_change=share_zone,
     )
     return choice
+
+
+def share_zone() -> None:
+    st.query_params["tz"] = st.session_state[TZ_KEY]
+
+
+def is_zone(name: str | None) -> bool:
+    return bool(name) and str(zone(name)) == name
 
 
 def current_zone() -> str:
