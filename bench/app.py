@@ -22,7 +22,7 @@ from typing import Any
 
 import duckdb
 
-from scooptrace import queries
+from scooptrace import queries, sql_sandbox
 from scooptrace.db import migrate
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -161,6 +161,16 @@ def cases(db: Path) -> list[tuple[str, Callable[[], Any]]]:
         ("Story: picker (recent ids)", lambda: queries.recent_story_ids(db)),
         ("Outlets: outlet_stats", lambda: queries.outlet_stats(db)),
         ("Feeds: feed health", lambda: queries.feed_health(db)),
+        (
+            "SQL: sandboxed count(*) stories",
+            lambda: sql_sandbox.run_query(db, "SELECT count(*) FROM stories"),
+        ),
+        (
+            "SQL: sandboxed top first reporters",
+            lambda: sql_sandbox.run_query(
+                db, "SELECT first_outlet, count(*) n FROM stories GROUP BY ALL ORDER BY n DESC LIMIT 20"
+            ),
+        ),
     ]
 
 
