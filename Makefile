@@ -28,6 +28,8 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/cluster.py
+	$(BIN)/python bench/app.py
 
 # Re-pin every dependency (run by a developer, never by CI).
 lock:
