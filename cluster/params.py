@@ -103,6 +103,9 @@ class ClusterParams:
     syndication_ratio: float = 92.0
     # Bodies shorter than this are not compared: a one-line summary is often the same across outlets.
     syndication_min_chars: int = 200
+    # Bodies kept per open story for the comparison: the earliest, where originals are; bounds the cost of a
+    # story with thousands of members (an exact copy is still found by its digest beyond this).
+    syndication_max_bodies: int = 200
 
     def fingerprint(self) -> str:
         """A short hash of every value, stored with the stories to detect a change of parameters."""

@@ -12,9 +12,6 @@ from cluster.features import Features
 from cluster.model import ArticleIn
 from cluster.params import ClusterParams
 
-# Bodies kept per open story for the near-duplicate comparison: the earliest ones, where originals are.
-MAX_BODIES_PER_STORY = 200
-
 
 class SyndicationIndex:
     """Bodies of the members of open stories: exact by hash, near-duplicate by rapidfuzz within a story."""
@@ -32,7 +29,7 @@ class SyndicationIndex:
             self.by_hash[features.body_hash] = article.article_id
             self.hashes.setdefault(story_id, []).append(features.body_hash)
         bodies = self.bodies.setdefault(story_id, [])
-        if len(bodies) < MAX_BODIES_PER_STORY:
+        if len(bodies) < self.params.syndication_max_bodies:
             bodies.append((article.article_id, features.body))
 
     def forget(self, story_id: str) -> None:
