@@ -39,9 +39,12 @@ class ImportSummary:
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
     cluster: dict[str, Any] | None = None
+    cluster_text: str = field(default="", repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        del out["cluster_text"]
+        return out
 
     def describe(self) -> str:
         lines = [f"  {problem}" for problem in self.problems[:MAX_REPORTED]]
@@ -52,8 +55,8 @@ class ImportSummary:
             + (f"; {self.assumed_utc} times without a zone read as UTC" if self.assumed_utc else "")
             + f"; {self.seconds:.1f}s"
         )
-        if self.cluster:
-            head += f"; stories: {self.cluster}"
+        if self.cluster_text:
+            head += f"\n{self.cluster_text}"
         return "\n".join([head, *lines])
 
 
@@ -176,10 +179,13 @@ def run_import(settings: Settings, path: Path, *, fmt: str | None, cluster: bool
             continue
         summary.assumed_utc += checked.assumed_utc
         rows.append(checked)
+    if not rows:
+        problems = "; ".join(summary.problems[:3]) or "the file has no rows"
+        raise UsageError(f"{path}: no usable row ({summary.rows} read): {problems}")
     with db.writer(settings.db_path, settings.lock_wait_seconds) as writer:
         store_rows(writer, rows, summary, now, settings.batch_size)
         if cluster:
-            summary.cluster = update_stories(writer.conn)
+            summary.cluster, summary.cluster_text = update_stories(writer.conn)
     summary.seconds = round(time.monotonic() - started, 2)
     return summary
 

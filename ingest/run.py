@@ -48,9 +48,12 @@ class IngestSummary:
     seconds: float = 0.0
     cluster: dict[str, Any] | None = None
     failures: list[str] = field(default_factory=list)
+    cluster_text: str = field(default="", repr=False)  # the stages' own one-line summaries
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        del out["cluster_text"]
+        return out
 
     def describe(self) -> str:
         text = (
@@ -59,8 +62,10 @@ class IngestSummary:
             f" pages: {self.pages_fetched} fetched, {self.pages_failed} failed, {self.pages_robots} disallowed by"
             f" robots.txt; {self.seconds:.1f}s"
         )
-        if self.cluster:
-            text += f"; stories: {self.cluster}"
+        if self.cluster_text:
+            text += f"\n{self.cluster_text}"
+        if self.feeds_total == 0:
+            text += "\nno feeds to fetch: pass --feeds FILE, or add some with `scooptrace feeds add URL`"
         return text
 
 
@@ -78,25 +83,22 @@ def run_ingest(
             store.sync_feeds(writer.conn, specs, db.utcnow(), exclusive=True)
         asyncio.run(crawl(settings, writer, summary, progress))
         if cluster:
-            summary.cluster = update_stories(writer.conn)
+            summary.cluster, summary.cluster_text = update_stories(writer.conn)
         summary.seconds = round(time.monotonic() - started, 2)
         store.finish_run(writer.conn, run_id, summary.as_dict(), db.utcnow())
     return summary
 
 
-def update_stories(conn: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
-    """The story and first-report stages, where they are installed."""
-    try:
-        from cluster.store import update_stories as cluster_update
-    except ModuleNotFoundError:
-        return None
-    result: dict[str, Any] = cluster_update(conn).as_dict()
-    try:
-        from cluster.report_store import update_reports
-    except ModuleNotFoundError:
-        return result
-    result["reports"] = update_reports(conn).as_dict()
-    return result
+def update_stories(conn: duckdb.DuckDBPyConnection) -> tuple[dict[str, Any] | None, str]:
+    """The story and first-report stages: their figures (for --json) and their one-line summaries."""
+    from cluster.report_store import update_reports
+    from cluster.store import update_stories as cluster_update
+
+    stories = cluster_update(conn)
+    reports = update_reports(conn)
+    figures: dict[str, Any] = stories.as_dict()
+    figures["reports"] = reports.as_dict()
+    return figures, f"{stories.describe()}\n{reports.describe()}"
 
 
 async def crawl(settings: Settings, writer: db.Writer, summary: IngestSummary, progress: bool) -> None:

@@ -19,7 +19,9 @@ from scooptrace.settings import Settings, load_settings
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def db_options(func: F) -> F:
+def db_options(
+    func: F, db_help: str = "DuckDB file (default: $SCOOPTRACE_DB, else ./scooptrace.duckdb)."
+) -> F:
     """``--db`` and ``--config`` on every command, as INTERFACE.md promises."""
     func = click.option(
         "--config",
@@ -27,12 +29,7 @@ def db_options(func: F) -> F:
         default=None,
         help="TOML settings file (default: $SCOOPTRACE_CONFIG).",
     )(func)
-    func = click.option(
-        "--db",
-        type=click.Path(dir_okay=False),
-        default=None,
-        help="DuckDB file (default: $SCOOPTRACE_DB, else ./scooptrace.duckdb).",
-    )(func)
+    func = click.option("--db", type=click.Path(dir_okay=False), default=None, help=db_help)(func)
     return func
 
 

@@ -143,3 +143,14 @@ def test_export_formats(tmp_path: Path, fmt: str) -> None:
     assert len(frame) == 7
     assert frame["published_at"].tolist()[0] == "2026-10-06T20:38:00+00:00"
     assert ARABIC_TITLE in frame["title"].tolist()
+
+
+def test_jsonable_turns_nested_structs_into_json_values() -> None:
+    from datetime import UTC, datetime
+
+    from scooptrace.pages._export import jsonable
+
+    reached = [{"language": "en", "first_at": datetime(2026, 10, 6, 20, 31, tzinfo=UTC), "lag_seconds": 0}]
+    assert jsonable(reached) == [
+        {"language": "en", "first_at": "2026-10-06T20:31:00+00:00", "lag_seconds": 0}
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import click
@@ -13,7 +14,7 @@ def register(cli: click.Group) -> None:
     from scooptrace.cli import build_settings, db_options
 
     @cli.command("demo")
-    @db_options
+    @functools.partial(db_options, db_help="DuckDB file (default: build/demo/scooptrace-demo.duckdb).")
     @click.option(
         "--port", type=click.IntRange(1, 65535), default=8501, show_default=True, help="The app's port."
     )

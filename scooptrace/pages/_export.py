@@ -41,6 +41,8 @@ def jsonable(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
     if hasattr(value, "tolist"):
         return jsonable(value.tolist())
     if hasattr(value, "isoformat"):
