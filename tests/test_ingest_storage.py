@@ -211,3 +211,19 @@ def test_every_command_has_help(db_path: Path) -> None:
         assert result.returncode == 0 and "Usage:" in result.stdout, command
     env_db = run_cli("feeds", "list", "--json", env={"SCOOPTRACE_DB": str(db_path)})
     assert env_db.returncode == 0 and json.loads(env_db.stdout) == []
+
+
+def test_import_with_no_usable_row_exits_2(tmp_path: Path, db_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("url,title,outlet,published_at\nftp://x.example/1,T,O,2025-10-06T20:00:00Z\n")
+    result = run_cli("import", "--db", str(db_path), str(bad))
+    assert result.returncode == 2
+    assert f"{bad}: no usable row (1 read): {bad}:2: url 'ftp://x.example/1' is not http(s)" in result.stderr
+
+
+def test_ingest_without_feeds_says_how_to_add_some(db_path: Path) -> None:
+    result = run_cli("ingest", "--db", str(db_path), "--no-cluster")
+    assert result.returncode == 0
+    assert (
+        "no feeds to fetch: pass --feeds FILE, or add some with `scooptrace feeds add URL`" in result.stderr
+    )
