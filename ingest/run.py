@@ -259,6 +259,8 @@ async def fetch_pages(
         queue.put_nowait(page)
     batch: list[store.PageOutcome] = []
     bar = click.progressbar(length=len(pages), label="pages", file=None) if progress and pages else None
+    # A person watching gets the bar; the per-page lines are for logs (and for -v on a terminal).
+    page_log_level = logging.DEBUG if bar is not None else logging.INFO
 
     def flush() -> None:
         writer.conn.execute("BEGIN")
@@ -271,7 +273,7 @@ async def fetch_pages(
         loop = asyncio.get_running_loop()
         while not queue.empty():
             page = queue.get_nowait()
-            outcome = await fetch_one_page(fetcher, pool, loop, page)
+            outcome = await fetch_one_page(fetcher, pool, loop, page, page_log_level)
             count_page(summary, outcome.state)
             batch.append(outcome)
             if bar is not None:
@@ -297,11 +299,16 @@ def count_page(summary: IngestSummary, state: str) -> None:
 
 
 async def fetch_one_page(
-    fetcher: Fetcher, pool: ProcessPoolExecutor, loop: asyncio.AbstractEventLoop, page: store.PendingPage
+    fetcher: Fetcher,
+    pool: ProcessPoolExecutor,
+    loop: asyncio.AbstractEventLoop,
+    page: store.PendingPage,
+    level: int = logging.INFO,
 ) -> store.PageOutcome:
     started = time.monotonic()
     outcome = store.PageOutcome(*await _page_outcome(fetcher, pool, loop, page))
-    log.info(
+    log.log(
+        level,
         "page=%s state=%s status=%s ms=%d%s",
         page.url,
         outcome.state,

@@ -227,3 +227,18 @@ def test_ingest_without_feeds_says_how_to_add_some(db_path: Path) -> None:
     assert (
         "no feeds to fetch: pass --feeds FILE, or add some with `scooptrace feeds add URL`" in result.stderr
     )
+
+
+def test_progress_bar_replaces_page_lines(
+    server: LocalServer, tmp_path: Path, db_path: Path, fast_config: Path
+) -> None:
+    many_articles(server, 2)
+    feeds = opml(tmp_path / "feeds.opml", [("Outlet", server.url("/feed.xml"))])
+    plain = ingest(db_path, feeds, fast_config, "--no-progress")
+    assert plain.stderr.count(" page=") == 2 and " feed=" in plain.stderr
+    many_articles(server, 4)
+    watched = ingest(db_path, feeds, fast_config, "--progress")
+    assert watched.returncode == 0
+    assert " page=" not in watched.stderr  # not even when stderr is not a terminal and the bar stays hidden
+    assert json.loads(watched.stdout)["pages_fetched"] == 2
+    assert rows(db_path, "SELECT count(*) FROM articles WHERE page_state = 'extracted'") == [(4,)]
