@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -258,7 +259,7 @@ async def fetch_pages(
     for page in pages:
         queue.put_nowait(page)
     batch: list[store.PageOutcome] = []
-    bar = click.progressbar(length=len(pages), label="pages", file=None) if progress and pages else None
+    bar = click.progressbar(length=len(pages), label="pages", file=sys.stderr) if progress and pages else None
     # A person watching gets the bar; the per-page lines are for logs (and for -v on a terminal).
     page_log_level = logging.DEBUG if bar is not None else logging.INFO
 
