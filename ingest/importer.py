@@ -19,6 +19,7 @@ from ingest.dates import ZONED, parse_claim
 from ingest.extract import detect_language
 from ingest.feeds import normalize_language
 from ingest.run import update_stories
+from ingest.store import known_urls
 from ingest.urls import normalize_url, stable_id
 from scooptrace import db
 from scooptrace.errors import UsageError
@@ -195,11 +196,14 @@ def store_rows(
 ) -> None:
     conn = writer.conn
     for start in range(0, len(rows), batch):
+        chunk = rows[start : start + batch]
         conn.execute("BEGIN")
-        for row in rows[start : start + batch]:
-            if conn.execute("SELECT 1 FROM article_url WHERE url = ?", [row.url]).fetchone():
+        seen = known_urls(conn, [row.url for row in chunk])
+        for row in chunk:
+            if row.url in seen:
                 summary.already_known += 1
                 continue
+            seen.add(row.url)
             article_id = stable_id(row.url)
             conn.execute(
                 """INSERT INTO article (article_id, url, outlet, title, language, published_at,

@@ -19,7 +19,7 @@ import click
 import duckdb
 
 from ingest import store
-from ingest.extract import PageResult, extract_page, warm_up
+from ingest.extract import extract_page, warm_up
 from ingest.feeds import load_feeds_file
 from ingest.fetch import Fetcher, Response
 from ingest.parse import parse_feed
@@ -114,7 +114,7 @@ async def crawl(settings: Settings, writer: db.Writer, summary: IngestSummary, p
                 for _ in range(settings.worker_count()):
                     loop.run_in_executor(pool, warm_up)
 
-            if store.pending_pages(writer.conn):
+            if store.has_pending_pages(writer.conn):
                 warm_workers()
             await fetch_feeds(fetcher, settings, writer, feeds, summary, on_first_new=warm_workers)
             pages = store.pending_pages(writer.conn)
@@ -307,7 +307,7 @@ async def fetch_one_page(
     level: int = logging.INFO,
 ) -> store.PageOutcome:
     started = time.monotonic()
-    outcome = store.PageOutcome(*await _page_outcome(fetcher, pool, loop, page))
+    outcome = await _page_outcome(fetcher, pool, loop, page)
     log.log(
         level,
         "page=%s state=%s status=%s ms=%d%s",
@@ -322,22 +322,22 @@ async def fetch_one_page(
 
 async def _page_outcome(
     fetcher: Fetcher, pool: ProcessPoolExecutor, loop: asyncio.AbstractEventLoop, page: store.PendingPage
-) -> tuple[store.PendingPage, PageResult | None, str, str, int]:
+) -> store.PageOutcome:
     try:
         if not await fetcher.allowed_by_robots(page.url):
-            return page, None, "robots", "disallowed by robots.txt", 0
+            return store.PageOutcome(page, None, "robots", "disallowed by robots.txt", 0)
         response = await fetcher.get(page.url, accept=PAGE_ACCEPT)
     except FetchError as exc:
-        return page, None, "failed", exc.reason, exc.status or 0
+        return store.PageOutcome(page, None, "failed", exc.reason, exc.status or 0)
     if response.status != 200:
-        return page, None, "failed", f"HTTP {response.status}", response.status
+        return store.PageOutcome(page, None, "failed", f"HTTP {response.status}", response.status)
     content_type = response.headers.get("content-type", "")
     if content_type and "html" not in content_type.lower():
-        return page, None, "failed", f"not an HTML page ({content_type})", response.status
-    extract: Callable[..., PageResult] = extract_page
+        return store.PageOutcome(page, None, "failed", f"not an HTML page ({content_type})", response.status)
     try:
-        result = await loop.run_in_executor(pool, extract, page.url, response.body, content_type)
+        result = await loop.run_in_executor(pool, extract_page, page.url, response.body, content_type)
     except Exception as exc:  # an extractor crash on one page must not stop the run
         log.exception("page=%s extraction crashed", page.url)
-        return page, None, "failed", f"extraction failed: {type(exc).__name__}: {exc}", response.status
-    return page, result, "extracted", "", response.status
+        error = f"extraction failed: {type(exc).__name__}: {exc}"
+        return store.PageOutcome(page, None, "failed", error, response.status)
+    return store.PageOutcome(page, result, "extracted", "", response.status)

@@ -174,6 +174,11 @@ NEW_ARTICLE_COLUMNS = (
 )  # fmt: skip
 
 
+def has_pending_pages(conn: duckdb.DuckDBPyConnection) -> bool:
+    """Whether a page is waiting (left by a killed run), without loading the list."""
+    return conn.execute("SELECT 1 FROM article WHERE page_state = 'pending' LIMIT 1").fetchone() is not None
+
+
 def pending_pages(conn: duckdb.DuckDBPyConnection) -> list[PendingPage]:
     rows = conn.execute(
         """SELECT a.article_id, a.url, a.outlet, a.language, a.feed_published_raw, a.first_seen_at, f.site_url

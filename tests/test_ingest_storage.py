@@ -242,3 +242,15 @@ def test_progress_bar_replaces_page_lines(
     assert " page=" not in watched.stderr  # not even when stderr is not a terminal and the bar stays hidden
     assert json.loads(watched.stdout)["pages_fetched"] == 2
     assert rows(db_path, "SELECT count(*) FROM articles WHERE page_state = 'extracted'") == [(4,)]
+
+
+def test_import_counts_a_url_repeated_in_one_file_once(tmp_path: Path, db_path: Path) -> None:
+    twice = tmp_path / "twice.csv"
+    twice.write_text(
+        "url,title,outlet,published_at\n"
+        "https://x.example/a?utm_source=1,A,X,2025-10-06T20:00:00Z\n"
+        "https://x.example/a#top,A again,X,2025-10-06T20:05:00Z\n"
+    )
+    summary = json.loads(run_cli("import", "--db", str(db_path), "--no-cluster", "--json", str(twice)).stdout)
+    assert (summary["added"], summary["already_known"]) == (1, 1)
+    assert rows(db_path, "SELECT url, title FROM articles") == [("https://x.example/a", "A")]
