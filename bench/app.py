@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 
 from scooptrace import queries, sql_sandbox
-from scooptrace.db import migrate
+from storage.connection import migrate
 
 OUT = Path(__file__).resolve().parent / "out"
 YEAR_START = datetime(2026, 1, 1, tzinfo=UTC)

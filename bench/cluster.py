@@ -93,7 +93,7 @@ def prepare_store(n: int, path: Path) -> None:
     """A database file holding ``n`` articles (in its own process, so its memory is not measured)."""
     import pyarrow as pa
 
-    from scooptrace import db
+    from storage import connection as db
 
     rows = list(articles(n, headlines()))
     table = pa.table(
@@ -120,7 +120,7 @@ def prepare_store(n: int, path: Path) -> None:
 
 def run_store(n: int) -> dict[str, float]:
     from cluster.store import update_stories
-    from scooptrace import db
+    from storage import connection as db
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.duckdb"

@@ -33,10 +33,10 @@ def register(cli: click.Group) -> None:
     def cluster_command(db: str | None, config: str | None, rebuild: bool, as_json: bool) -> None:
         """Group articles into stories: incrementally, or from scratch with --rebuild."""
         from cluster.store import update_stories
-        from scooptrace.db import writer
+        from storage.connection import writer
 
         settings = build_settings(db, config)
-        with writer(settings.db_path, settings.lock_wait_seconds) as w:
+        with writer(settings.db, settings.lock_wait_seconds, data_path=settings.data_path) as w:
             summary = update_stories(w.conn, rebuild=rebuild, workers=None)
             _update_reports(w.conn, full=rebuild)
         emit_summary(summary, as_json)

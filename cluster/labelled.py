@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cluster.model import ArticleIn
-from scooptrace.errors import UsageError
+from common.errors import UsageError
 
 # Rows without a publication time are all placed at this instant: one time window, the hardest case.
 ONE_WINDOW = datetime(2000, 1, 1, tzinfo=UTC)

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from scooptrace.errors import UsageError
+from common.errors import UsageError
 
 if TYPE_CHECKING:
     from cluster.citations import LabelledSentence
     from cluster.signals import ParsedSignals, SignalPoint
-    from scooptrace.settings import Settings
+    from common.settings import Settings
 
 # The labelled sentence sets shipped with the source tree, in the order they were written (see docs/reports.md).
 LABELLED_SETS = (
@@ -79,13 +79,13 @@ def run_signals_import(
 ) -> None:
     """Parse, report problems by line, store, and line stories up with the signals."""
     from cluster.report_store import import_signals, update_reports
-    from scooptrace.db import writer
+    from storage.connection import writer
 
     parsed = parse_signal_file(path, service=service, source=source, fmt=fmt)
     for problem in parsed.problems:
         where = f"{path}:{problem.line}" if problem.line else str(path)
         click.echo(f"{where}: {problem.message}" + ("; skipped" if problem.line else ""), err=True)
-    with writer(settings.db_path, settings.lock_wait_seconds) as w:
+    with writer(settings.db, settings.lock_wait_seconds, data_path=settings.data_path) as w:
         stored = import_signals(w.conn, parsed.points)
         summary = update_reports(w.conn)
     report = signal_report(parsed.points, stored, len([p for p in parsed.problems if p.line]))

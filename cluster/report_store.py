@@ -492,7 +492,8 @@ def _state(conn: duckdb.DuckDBPyConnection, key: str) -> str | None:
 
 
 def _set_state(conn: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
-    conn.execute("INSERT OR REPLACE INTO report_state VALUES (?, ?)", [key, value])
+    conn.execute("DELETE FROM report_state WHERE key = ?", [key])
+    conn.execute("INSERT INTO report_state VALUES (?, ?)", [key, value])
 
 
 class _registered:

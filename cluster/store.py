@@ -1,6 +1,6 @@
 """The shell of story clustering: read articles from DuckDB, run the core, write stories back.
 
-``update_stories`` runs on the single writer's open connection (``scooptrace.db.writer``). Incremental runs
+``update_stories`` runs on the single writer's open connection (``storage.connection.writer``). Incremental runs
 assign only articles without a ``story_member`` row. When a new article is older than some already assigned
 ones (a late page date, a slow feed), every assignment from that point on is undone and replayed, with the
 stories open at that point restored, so the result is always exactly what ``rebuild=True`` gives.
@@ -96,7 +96,7 @@ def update_stories(
     fingerprint = clustering_fingerprint(params)
     conn.execute("BEGIN")
     try:
-        reason = _upgrade_members(conn) or _rebuild_reason(conn, fingerprint, rebuild)
+        reason = _rebuild_reason(conn, fingerprint, rebuild)
         if reason:
             _clear(conn)
         result = _run(conn, params, workers)
@@ -119,39 +119,6 @@ def update_stories(
         reason=reason,
         changed_story_ids=tuple(sorted(result.changed)),
     )
-
-
-_CLUSTER_MEMBER_DDL = """
-CREATE TABLE cluster_member (
-    article_id VARCHAR PRIMARY KEY,
-    published_at TIMESTAMPTZ NOT NULL,
-    content_md5 VARCHAR NOT NULL,
-    canonical_article_id VARCHAR,
-    tokens VARCHAR[]
-)
-"""
-
-
-def _upgrade_members(conn: duckdb.DuckDBPyConnection) -> str:
-    """Databases made by development builds before cluster_member existed: create it and rebuild (migration
-    2 creates it in every newer database)."""
-    rows = conn.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'cluster_member'"
-    ).fetchall()
-    if rows[0][0]:
-        return ""
-    conn.execute(_CLUSTER_MEMBER_DDL)
-    # A short-lived build kept these columns in story_member itself: move them out.
-    stale = conn.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'story_member' "
-        "AND column_name IN ('published_at', 'content_md5', 'canonical_article_id', 'tokens')"
-    ).fetchall()
-    if stale:
-        conn.execute("DROP INDEX IF EXISTS story_member_story")
-        for (column,) in stale:
-            conn.execute(f"ALTER TABLE story_member DROP COLUMN {column}")
-        conn.execute("CREATE INDEX story_member_story ON story_member (story_id)")
-    return "cluster_member added"
 
 
 def _rebuild_reason(conn: duckdb.DuckDBPyConnection, fingerprint: str, requested: bool) -> str:
@@ -431,7 +398,8 @@ def _write_token_stats(
     table = pa.table({"token": list(changed), "df": pa.array(list(changed.values()), pa.int32())})
     conn.register("token_stats", table)
     try:
-        conn.execute("INSERT OR REPLACE INTO cluster_token_df SELECT token, df FROM token_stats")
+        conn.execute("DELETE FROM cluster_token_df WHERE token IN (SELECT token FROM token_stats)")
+        conn.execute("INSERT INTO cluster_token_df SELECT token, df FROM token_stats")
     finally:
         conn.unregister("token_stats")
 
@@ -543,7 +511,8 @@ FROM ranked GROUP BY story_id
 
 
 def _set_state(conn: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
-    conn.execute("INSERT OR REPLACE INTO cluster_state VALUES (?, ?)", [key, value])
+    conn.execute("DELETE FROM cluster_state WHERE key = ?", [key])
+    conn.execute("INSERT INTO cluster_state VALUES (?, ?)", [key, value])
 
 
 def _scalar(conn: duckdb.DuckDBPyConnection, sql: str) -> int:

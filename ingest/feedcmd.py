@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from common.errors import UsageError
+from common.settings import Settings
 from ingest import store
 from ingest.feeds import FeedSpec, check_url, load_feeds_file, normalize_language, to_opml, to_toml
-from scooptrace import db
-from scooptrace.errors import UsageError
-from scooptrace.settings import Settings
+from storage import connection as db
 
 FEED_COLUMNS = (
     "feed_url, outlet, site_url, language, active, retired_at, last_fetched_at, last_status, last_error,"
@@ -18,9 +18,7 @@ FEED_COLUMNS = (
 
 
 def list_feeds(settings: Settings) -> list[dict[str, Any]]:
-    if not settings.db_path.exists():
-        return []
-    rows = db.query(settings.db_path, f"SELECT {FEED_COLUMNS} FROM feed_status ORDER BY outlet, feed_url")
+    rows = db.query(settings.db, f"SELECT {FEED_COLUMNS} FROM feed_status ORDER BY outlet, feed_url")
     names = [name.strip() for name in FEED_COLUMNS.split(",")]
     return [dict(zip(names, row, strict=True)) for row in rows]
 
@@ -34,14 +32,14 @@ def add_feed(
     from urllib.parse import urlsplit
 
     spec = FeedSpec(url, outlet or urlsplit(url).hostname or url, site_url, normalize_language(language))
-    with db.writer(settings.db_path, settings.lock_wait_seconds) as writer:
+    with db.writer(settings.db, settings.lock_wait_seconds, data_path=settings.data_path) as writer:
         store.sync_feeds(writer.conn, [spec], db.utcnow(), exclusive=False)
     return spec
 
 
 def import_feeds(settings: Settings, path: Path) -> tuple[int, int]:
     specs = load_feeds_file(path)
-    with db.writer(settings.db_path, settings.lock_wait_seconds) as writer:
+    with db.writer(settings.db, settings.lock_wait_seconds, data_path=settings.data_path) as writer:
         added = store.sync_feeds(writer.conn, specs, db.utcnow(), exclusive=False)
     return added, len(specs) - added
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from scooptrace.errors import FeedsFileError
+from common.errors import FeedsFileError
 
 LANGUAGE_CODES_LEN = 2
 
@@ -155,3 +155,31 @@ def to_toml(specs: list[FeedSpec]) -> str:
             lines.append(f"language = {quote(spec.language)}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n"
+
+
+@dataclass(frozen=True)
+class Shard:
+    """``--shard K/N``: this worker takes the feeds whose stable hash falls in shard K (1-based) of N."""
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        head, slash, tail = text.partition("/")
+        if not slash or not head.strip().isdigit() or not tail.strip().isdigit():
+            raise ValueError(f"--shard wants K/N such as 2/4, not {text!r}")
+        index, count = int(head), int(tail)
+        if count < 1 or not 1 <= index <= count:
+            raise ValueError(f"--shard {text}: K must be between 1 and N")
+        return cls(index, count)
+
+    def holds(self, feed_id: str | None) -> bool:
+        """Whether a feed (its id: the sha1 of its configured URL) belongs to this shard."""
+        if feed_id is None:
+            return self.index == 1
+        return int(feed_id[:8], 16) % self.count == self.index - 1
+
+    @property
+    def lock_scope(self) -> str:
+        return f"shard-{self.index}-of-{self.count}"

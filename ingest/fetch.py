@@ -20,9 +20,9 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from common.errors import BodyTooLargeError, DeadlineExceededError, FetchError
+from common.settings import FetchSettings
 from ingest.netsafety import HostPolicy
-from scooptrace.errors import BodyTooLargeError, DeadlineExceededError, FetchError
-from scooptrace.settings import FetchSettings
 
 log = logging.getLogger("scooptrace.fetch")
 

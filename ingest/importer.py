@@ -15,15 +15,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from common.errors import UsageError
+from common.settings import Settings
 from ingest.dates import ZONED, parse_claim
 from ingest.extract import detect_language
 from ingest.feeds import normalize_language
 from ingest.run import update_stories
 from ingest.store import known_urls
 from ingest.urls import normalize_url, stable_id
-from scooptrace import db
-from scooptrace.errors import UsageError
-from scooptrace.settings import Settings
+from storage import connection as db
 
 REQUIRED = ("url", "title", "outlet", "published_at")
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
@@ -183,7 +183,7 @@ def run_import(settings: Settings, path: Path, *, fmt: str | None, cluster: bool
     if not rows:
         problems = "; ".join(summary.problems[:3]) or "the file has no rows"
         raise UsageError(f"{path}: no usable row ({summary.rows} read): {problems}")
-    with db.writer(settings.db_path, settings.lock_wait_seconds) as writer:
+    with db.writer(settings.db, settings.lock_wait_seconds, data_path=settings.data_path) as writer:
         store_rows(writer, rows, summary, now, settings.batch_size)
         if cluster:
             summary.cluster, summary.cluster_text = update_stories(writer.conn)

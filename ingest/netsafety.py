@@ -8,7 +8,7 @@ import ipaddress
 import socket
 from dataclasses import dataclass
 
-from scooptrace.errors import FetchError, ForbiddenAddressError, UsageError
+from common.errors import FetchError, ForbiddenAddressError, UsageError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network

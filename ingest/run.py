@@ -18,14 +18,15 @@ from typing import Any
 import click
 import duckdb
 
+from common.errors import FetchError
+from common.settings import FetchSettings, Settings
 from ingest import store
 from ingest.extract import extract_page, warm_up
-from ingest.feeds import load_feeds_file
+from ingest.feeds import Shard, load_feeds_file
 from ingest.fetch import Fetcher, Response
 from ingest.parse import parse_feed
-from scooptrace import db
-from scooptrace.errors import FetchError
-from scooptrace.settings import FetchSettings, Settings
+from ingest.urls import stable_id
+from storage import connection as db
 
 log = logging.getLogger("scooptrace.ingest")
 FEED_ACCEPT = (
@@ -33,6 +34,9 @@ FEED_ACCEPT = (
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 RETRY_STATUSES = frozenset({429, 503})
+# A shard that finishes while another shard updates the stories waits this long for its turn (the story update
+# of a big run takes minutes, not hours).
+STORIES_LOCK_WAIT_SECONDS = 600.0
 
 
 @dataclass
@@ -71,22 +75,39 @@ class IngestSummary:
 
 
 def run_ingest(
-    settings: Settings, feeds_file: Path | None, *, cluster: bool, progress: bool
+    settings: Settings,
+    feeds_file: Path | None,
+    *,
+    cluster: bool,
+    progress: bool,
+    shard: Shard | None = None,
 ) -> IngestSummary:
-    """Fetch every due feed, store new entries, fetch and extract new pages, update stories."""
+    """Fetch every due feed (of the shard), store new entries, fetch and extract new pages, update stories."""
     started = time.monotonic()
     specs = load_feeds_file(feeds_file) if feeds_file else None  # a bad file fails before any write
     summary = IngestSummary()
-    with db.writer(settings.db_path, settings.lock_wait_seconds) as writer:
+    scope = shard.lock_scope if shard else "db"
+    with db.writer(
+        settings.db, settings.lock_wait_seconds, scope=scope, data_path=settings.data_path
+    ) as writer:
         run_id = uuid.uuid4().hex[:12]
-        store.start_run(writer.conn, run_id, "ingest", db.utcnow())
+        writer.run(lambda conn: store.start_run(conn, run_id, "ingest", db.utcnow()))
         if specs is not None:
-            store.sync_feeds(writer.conn, specs, db.utcnow(), exclusive=True)
-        asyncio.run(crawl(settings, writer, summary, progress))
-        if cluster:
+            if shard is not None:  # each shard syncs its own feeds; the others belong to other workers
+                specs = [spec for spec in specs if shard.holds(stable_id(spec.url))]
+            mine = specs
+            writer.run(lambda conn: store.sync_feeds(conn, mine, db.utcnow(), exclusive=shard is None))
+        asyncio.run(crawl(settings, writer, summary, progress, shard))
+        summary.seconds = round(time.monotonic() - started, 2)
+        figures = summary.as_dict()
+        writer.run(lambda conn: store.finish_run(conn, run_id, figures, db.utcnow()))
+    if cluster:
+        # One story update at a time for the whole database: shards that finish together take turns, and
+        # each picks up every article not yet clustered (its own and the others').
+        wait = max(settings.lock_wait_seconds, STORIES_LOCK_WAIT_SECONDS)
+        with db.writer(settings.db, wait, scope="stories", data_path=settings.data_path) as writer:
             summary.cluster, summary.cluster_text = update_stories(writer.conn)
         summary.seconds = round(time.monotonic() - started, 2)
-        store.finish_run(writer.conn, run_id, summary.as_dict(), db.utcnow())
     return summary
 
 
@@ -102,9 +123,13 @@ def update_stories(conn: duckdb.DuckDBPyConnection) -> tuple[dict[str, Any] | No
     return figures, f"{stories.describe()}\n{reports.describe()}"
 
 
-async def crawl(settings: Settings, writer: db.Writer, summary: IngestSummary, progress: bool) -> None:
+async def crawl(
+    settings: Settings, writer: db.Writer, summary: IngestSummary, progress: bool, shard: Shard | None = None
+) -> None:
     async with Fetcher(settings.fetch) as fetcher:
         feeds, summary.feeds_waiting = store.due_feeds(writer.conn, db.utcnow())
+        if shard is not None:
+            feeds = [feed for feed in feeds if shard.holds(feed.feed_id)]
         summary.feeds_total = len(feeds) + summary.feeds_waiting
         with ProcessPoolExecutor(max_workers=settings.worker_count()) as pool:
             loop = asyncio.get_running_loop()
@@ -118,6 +143,8 @@ async def crawl(settings: Settings, writer: db.Writer, summary: IngestSummary, p
                 warm_workers()
             await fetch_feeds(fetcher, settings, writer, feeds, summary, on_first_new=warm_workers)
             pages = store.pending_pages(writer.conn)
+            if shard is not None:
+                pages = [page for page in pages if shard.holds(page.feed_id)]
             await fetch_pages(fetcher, pool, settings, writer, pages, summary, progress)
 
 
@@ -130,31 +157,43 @@ async def fetch_feeds(
     on_first_new: Callable[[], None] | None = None,
 ) -> None:
     tasks = [asyncio.create_task(fetch_one_feed(fetcher, settings.fetch, feed)) for feed in feeds]
+    batch: list[tuple[store.FeedState, store.FeedUpdate, list[Any], int]] = []
     in_batch = 0
-    writer.conn.execute("BEGIN")
+
+    def write_batch(conn: duckdb.DuckDBPyConnection) -> list[int]:
+        now = db.utcnow()
+        counts = []
+        for feed, update, entries, _ms in batch:
+            store.record_feed(conn, update)
+            counts.append(store.add_entries(conn, feed, entries, now) if entries else 0)
+        return counts
+
+    def flush() -> None:
+        nonlocal on_first_new
+        for (feed, update, _entries, elapsed_ms), new in zip(batch, writer.run(write_batch), strict=True):
+            if new and on_first_new is not None:
+                on_first_new()
+                on_first_new = None
+            count_feed(summary, update, new)
+            log.info(
+                "feed=%s status=%s new=%d ms=%d%s",
+                feed.feed_url,
+                update.status if update.status is not None else "-",
+                new,
+                elapsed_ms,
+                f" error={update.error!r}" if update.error else "",
+            )
+        batch.clear()
+
     for task in asyncio.as_completed(tasks):
         feed, update, entries, elapsed_ms = await task
-        store.record_feed(writer.conn, update)
-        new = store.add_entries(writer.conn, feed, entries, db.utcnow()) if entries else 0
-        if new and on_first_new is not None:
-            on_first_new()
-            on_first_new = None
-        count_feed(summary, update, new)
-        log.info(
-            "feed=%s status=%s new=%d ms=%d%s",
-            feed.feed_url,
-            update.status if update.status is not None else "-",
-            new,
-            elapsed_ms,
-            f" error={update.error!r}" if update.error else "",
-        )
-        in_batch += max(1, new)
+        batch.append((feed, update, entries, elapsed_ms))
+        in_batch += max(1, len(entries))
         if in_batch >= settings.batch_size:
-            writer.conn.execute("COMMIT")
-            writer.conn.execute("BEGIN")
+            flush()
             in_batch = 0
-    writer.conn.execute("COMMIT")
-    writer.maybe_publish(settings.publish_every_seconds)
+    if batch:
+        flush()
 
 
 def count_feed(summary: IngestSummary, update: store.FeedUpdate, new: int) -> None:
@@ -264,11 +303,8 @@ async def fetch_pages(
     page_log_level = logging.DEBUG if bar is not None else logging.INFO
 
     def flush() -> None:
-        writer.conn.execute("BEGIN")
-        store.record_pages(writer.conn, batch, db.utcnow())
-        writer.conn.execute("COMMIT")
+        writer.run(lambda conn: store.record_pages(conn, batch, db.utcnow()))
         batch.clear()
-        writer.maybe_publish(settings.publish_every_seconds)
 
     async def worker() -> None:
         loop = asyncio.get_running_loop()

@@ -57,6 +57,7 @@ class PendingPage:
     feed_published_raw: str | None
     first_seen_at: datetime
     site_url: str | None = None  # the outlet's home page, from the feeds file
+    feed_id: str | None = None  # the feed it came from (its shard decides which worker fetches it)
 
 
 def sync_feeds(conn: duckdb.DuckDBPyConnection, specs: list[FeedSpec], now: datetime, exclusive: bool) -> int:
@@ -160,9 +161,13 @@ def add_entries(
     try:
         conn.execute(
             f"""INSERT INTO article ({", ".join(NEW_ARTICLE_COLUMNS)}, page_state, origin)
-                SELECT *, 'pending', 'feed' FROM new_rows ON CONFLICT DO NOTHING"""
+                SELECT *, 'pending', 'feed' FROM new_rows n
+                WHERE NOT EXISTS (SELECT 1 FROM article a WHERE a.article_id = n.article_id)"""
         )
-        conn.execute("INSERT INTO article_url SELECT url, article_id FROM new_rows ON CONFLICT DO NOTHING")
+        conn.execute(
+            """INSERT INTO article_url SELECT url, article_id FROM new_rows n
+               WHERE NOT EXISTS (SELECT 1 FROM article_url u WHERE u.url = n.url)"""
+        )
     finally:
         conn.unregister("new_rows")
     return len(fresh)
@@ -181,7 +186,8 @@ def has_pending_pages(conn: duckdb.DuckDBPyConnection) -> bool:
 
 def pending_pages(conn: duckdb.DuckDBPyConnection) -> list[PendingPage]:
     rows = conn.execute(
-        """SELECT a.article_id, a.url, a.outlet, a.language, a.feed_published_raw, a.first_seen_at, f.site_url
+        """SELECT a.article_id, a.url, a.outlet, a.language, a.feed_published_raw, a.first_seen_at, f.site_url,
+                  a.feed_id
            FROM article a LEFT JOIN feed f USING (feed_id)
            WHERE a.page_state = 'pending' ORDER BY a.first_seen_at, a.article_id"""
     ).fetchall()
@@ -274,9 +280,8 @@ def resolve_canonicals(
             if owner and owner[0] != page.article_id:
                 merge_into(conn, page.article_id, owner[0])
                 continue
-            conn.execute(
-                "INSERT INTO article_url VALUES (?, ?) ON CONFLICT DO NOTHING", [canonical, page.article_id]
-            )
+            if owner is None:
+                conn.execute("INSERT INTO article_url VALUES (?, ?)", [canonical, page.article_id])
             url = canonical
         kept.append((outcome, url))
     return kept
@@ -300,7 +305,8 @@ def write_page_batch(
         )
         conn.execute("DELETE FROM article_link WHERE article_id IN (SELECT article_id FROM page_updates)")
         conn.execute("INSERT INTO article_link SELECT * FROM page_links")
-        conn.execute("INSERT OR REPLACE INTO page SELECT * FROM page_blobs")
+        conn.execute("DELETE FROM page WHERE article_id IN (SELECT article_id FROM page_blobs)")
+        conn.execute("INSERT INTO page SELECT * FROM page_blobs")
     finally:
         for name in ("page_updates", "page_links", "page_blobs"):
             conn.unregister(name)

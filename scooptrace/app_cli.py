@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 import duckdb
 
+from common.errors import DatabaseError, UsageError
 from scooptrace import queries
-from scooptrace.errors import DatabaseError, UsageError
 from scooptrace.pages import _export
 
 DEFAULT_PORT = 8501

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -13,8 +15,8 @@ from typing import Any, TypeVar
 
 import click
 
-from scooptrace.errors import ScooptraceError
-from scooptrace.settings import Settings, load_settings
+from common.errors import ScooptraceError
+from common.settings import Settings, load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -63,6 +65,13 @@ def cli(verbose: bool) -> None:
 )
 @click.option("--no-cluster", is_flag=True, help="Skip the story and first-report update.")
 @click.option(
+    "--shard",
+    "shard_text",
+    metavar="K/N",
+    default=None,
+    help="Handle only the feeds whose stable hash falls in shard K of N (run N workers, e.g. from cron).",
+)
+@click.option(
     "--workers", type=int, default=None, help="Extraction worker processes (default: one per core)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
@@ -73,17 +82,27 @@ def ingest(
     feeds_file: str | None,
     allow_hosts: tuple[str, ...],
     no_cluster: bool,
+    shard_text: str | None,
     workers: int | None,
     as_json: bool,
     progress: bool | None,
 ) -> None:
     """Fetch every feed (conditional GET), store new entries, fetch and extract new article pages."""
+    from ingest.feeds import Shard
     from ingest.run import run_ingest
 
+    try:
+        shard = Shard.parse(shard_text) if shard_text else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--shard") from exc
     settings = build_settings(db, config, allow_hosts=allow_hosts, workers=workers)
     show_progress = sys.stderr.isatty() if progress is None else progress
     summary = run_ingest(
-        settings, Path(feeds_file) if feeds_file else None, cluster=not no_cluster, progress=show_progress
+        settings,
+        Path(feeds_file) if feeds_file else None,
+        cluster=not no_cluster,
+        progress=show_progress,
+        shard=shard,
     )
     emit_summary(summary, as_json)
 
@@ -167,6 +186,60 @@ def feeds_export(db: str | None, config: str | None, fmt: str) -> None:
     from ingest.feedcmd import export_feeds
 
     click.echo(export_feeds(build_settings(db, config), fmt), nl=False)
+
+
+@cli.command()
+@db_options
+@click.argument("query", required=False)
+@click.option(
+    "--print-attach", is_flag=True, help="Print the statements any DuckDB 1.5 client runs to read it."
+)
+def sql(db: str | None, config: str | None, query: str | None, print_attach: bool) -> None:
+    """The DuckDB shell on the database: read-only, views ready, offline. With QUERY, run it and print the
+    result. Readers never wait for a writer and never make one fail."""
+    from storage import connection
+
+    settings = build_settings(db, config)
+    statements = [
+        "SET autoinstall_known_extensions = false",
+        *connection.attach_statements(settings.db, settings.data_path),
+    ]
+    if print_attach:
+        click.echo(";\n".join(statements) + ";")
+        return
+    connection.open_reader(settings.db, settings.data_path).close()  # a clear message when there is none
+    shell = duckdb_shell()
+    args = [shell, "-cmd", "; ".join(statements)]
+    if query is not None:
+        args += ["-c", query]
+        done = subprocess.run(args, check=False)
+        sys.exit(done.returncode)
+    os.execv(shell, args)
+
+
+def duckdb_shell() -> str:
+    """The DuckDB 1.5 command-line shell of the ``duckdb-cli`` package (``.venv/bin/duckdb``)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("duckdb_cli")
+    if spec is not None and spec.submodule_search_locations:
+        binary = Path(next(iter(spec.submodule_search_locations))) / "duckdb"
+        if binary.is_file():
+            return str(binary)
+    raise ScooptraceError("the duckdb shell (package duckdb-cli) is not installed: run `make install`")
+
+
+@cli.command()
+@click.argument("old", type=click.Path(dir_okay=False))
+def migrate(old: str) -> None:
+    """Move a database of the earlier single-file format (OLD.duckdb) into a DuckLake at the same path.
+
+    Nothing is lost: every table is copied and its rows counted; the old file is kept as
+    OLD.duckdb.pre-ducklake."""
+    from storage.legacy import migrate_file
+
+    report = migrate_file(Path(old))
+    click.echo(report.describe())
 
 
 def emit_summary(summary: Any, as_json: bool) -> None:

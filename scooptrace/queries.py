@@ -18,8 +18,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from scooptrace.db import read_connection
-from scooptrace.errors import DatabaseError
+from common.errors import DatabaseError
+from storage.connection import read_connection
 
 PUBLIC_VIEWS = (
     "articles",

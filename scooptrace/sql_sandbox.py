@@ -4,7 +4,9 @@ Layers, each enough on its own for the escapes it names (tests/test_app_sql.py t
 
 1. Only a single statement of type SELECT is accepted (``duckdb.extract_statements``): ATTACH, COPY, EXPORT,
    INSTALL, LOAD, PRAGMA, SET, CALL, CREATE, USE ... are refused before anything runs.
-2. A private in-memory DuckDB instance per query attaches the database file READ_ONLY, then switches
+   Table functions are refused unless they only read the database itself: the DuckLake catalog is a SQLite
+   file read through ``sqlite_scan``, which would otherwise read any SQLite file on the machine.
+2. A private in-memory DuckDB instance per query attaches the database READ_ONLY, then switches
    ``enable_external_access`` off (no file or URL reading: read_csv, read_text, glob, COPY TO, ATTACH of
    another file, INSTALL/LOAD), turns spilling to disk off, caps memory and threads, and locks the
    configuration so no statement can undo that.
@@ -18,6 +20,7 @@ instance does not.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass
@@ -26,13 +29,16 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from scooptrace.errors import UsageError
+from common.errors import UsageError
+from storage.connection import attach_statements, locate
 
 DEFAULT_ROW_LIMIT = 5000
 DEFAULT_TIME_LIMIT_SECONDS = 10.0
 MEMORY_LIMIT = "1GB"
 THREADS = 2
 MAX_SQL_CHARS = 20_000
+# Table functions a query may call: they compute, they read no file, catalog or other database.
+ALLOWED_TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest"})
 
 
 class SandboxError(UsageError):
@@ -62,10 +68,32 @@ def check_statement(sql: str) -> str:
     if statement.type != duckdb.StatementType.SELECT:
         kind = str(statement.type).rsplit(".", 1)[-1]
         raise SandboxError(f"only SELECT queries are allowed here (this is {kind})")
+    for name in _table_functions(str(statement.query)):
+        if name.lower() not in ALLOWED_TABLE_FUNCTIONS:
+            raise SandboxError(f"table function {name}() is not allowed here: query the views instead")
     return str(statement.query)
 
 
-def open_sandbox(db_path: Path) -> duckdb.DuckDBPyConnection:
+def _table_functions(sql: str) -> list[str]:
+    """The names of every table function the statement calls (from DuckDB's own parse tree)."""
+    tree = json.loads(duckdb.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])  # type: ignore[index]
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "TABLE_FUNCTION" and isinstance(node.get("function"), dict):
+                found.append(str(node["function"].get("function_name", "")))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(tree)
+    return found
+
+
+def open_sandbox(db_path: Path | str) -> duckdb.DuckDBPyConnection:
     """A private instance with the database attached read-only, external access off, configuration locked."""
     conn = duckdb.connect(
         ":memory:",
@@ -76,9 +104,8 @@ def open_sandbox(db_path: Path) -> duckdb.DuckDBPyConnection:
         },
     )
     try:
-        literal = str(Path(db_path).resolve()).replace("'", "''")
-        conn.execute(f"ATTACH '{literal}' AS scooptrace (READ_ONLY)")
-        conn.execute("USE scooptrace")
+        for statement in attach_statements(db_path):
+            conn.execute(statement)
         conn.execute("SET temp_directory = ''")  # no spilling to disk: a big query fails on memory instead
         conn.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         conn.execute(f"SET threads = {THREADS}")
@@ -91,14 +118,14 @@ def open_sandbox(db_path: Path) -> duckdb.DuckDBPyConnection:
 
 
 def run_query(
-    db_path: Path,
+    db_path: Path | str,
     sql: str,
     row_limit: int = DEFAULT_ROW_LIMIT,
     time_limit_seconds: float = DEFAULT_TIME_LIMIT_SECONDS,
 ) -> SandboxResult:
     """Run one SELECT in the sandbox; at most ``row_limit`` rows, at most ``time_limit_seconds``."""
     statement = check_statement(sql)
-    if not Path(db_path).is_file():
+    if not locate(db_path).exists():
         raise SandboxError(f"no database at {db_path} yet")
     started = time.monotonic()
     try:

@@ -24,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from scooptrace.db import ensure_published, writer
+from storage.connection import ensure_database, writer
 
 SCOOPTRACE = str(Path(sys.executable).parent / "scooptrace")
 Conn = duckdb.DuckDBPyConnection
@@ -132,7 +132,7 @@ CREATE TABLE story_outages (story_id VARCHAR, service VARCHAR, onset_at TIMESTAM
 
 
 def build_empty_db(path: Path) -> Path:
-    ensure_published(path)
+    ensure_database(path)
     return path
 
 

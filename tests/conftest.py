@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-import duckdb
 import pytest
 
+from storage.connection import open_reader
 from tests.localserver import LocalServer
 
 SCOOPTRACE = str(Path(sys.executable).parent / "scooptrace")
@@ -62,7 +62,7 @@ def ingest(db_path: Path, feeds: Path, config: Path, *extra: str) -> subprocess.
 
 
 def rows(db_path: Path, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
-    conn = duckdb.connect(str(db_path), read_only=True)
+    conn = open_reader(db_path)
     try:
         return conn.execute(sql, params or []).fetchall()
     finally:

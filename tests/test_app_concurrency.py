@@ -17,7 +17,7 @@ from tests.test_app_pages import open_app
 PUBLISHER = """
 import sys, time
 from pathlib import Path
-from scooptrace.db import writer
+from storage.connection import writer
 db, seconds = Path(sys.argv[1]), float(sys.argv[2])
 end, published = time.monotonic() + seconds, 0
 while time.monotonic() < end:

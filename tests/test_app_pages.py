@@ -13,7 +13,7 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from scooptrace.db import writer
+from storage.connection import writer
 from tests.app_fixtures import (
     AMAZON,
     ARABIC_TITLE,

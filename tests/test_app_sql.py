@@ -10,8 +10,8 @@ import duckdb
 import pytest
 
 from scooptrace import sql_sandbox
-from scooptrace.db import read_connection
 from scooptrace.sql_sandbox import SandboxError, run_query
+from storage.connection import read_connection
 from tests.app_fixtures import ARABIC_TITLE, build_story_db
 
 

@@ -15,7 +15,7 @@ from cluster.labelled import ONE_WINDOW, read_labelled_csv
 from cluster.model import ArticleIn, Assignment, StoryMembers
 from cluster.params import DEFAULT_PARAMS
 from cluster.stories import Clusterer, cluster_articles, story_id_for
-from scooptrace.errors import UsageError
+from common.errors import UsageError
 
 DATA = Path(__file__).parent / "data"
 OUTAGES = DATA / "cluster_outages.csv"

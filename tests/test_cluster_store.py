@@ -14,7 +14,8 @@ import duckdb
 import pytest
 
 from cluster.store import update_stories
-from scooptrace import db
+from storage import connection as db
+from storage.connection import open_reader
 
 OUTAGES = Path(__file__).parent / "data" / "cluster_outages.csv"
 SCOOPTRACE = str(Path(sys.executable).parent / "scooptrace")
@@ -162,13 +163,13 @@ def test_cli_cluster_incremental_then_rebuild(tmp_path: Path) -> None:
         result = cli("cluster", "--db", str(path), "--json")
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout)["articles_assigned"] == len(batch)
-    reader = duckdb.connect(str(path), read_only=True)
+    reader = open_reader(path)
     incremental = snapshot(reader)
     reader.close()
     result = cli("cluster", "--db", str(path), "--rebuild")
     assert result.returncode == 0, result.stderr
     assert "cluster rebuild (requested)" in result.stderr
-    reader = duckdb.connect(str(path), read_only=True)
+    reader = open_reader(path)
     assert snapshot(reader) == incremental
     reader.close()
 

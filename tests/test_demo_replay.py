@@ -14,10 +14,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
 from scooptrace.demo.model import Article, World, load_world
+from storage.connection import open_reader
 
 CENTRE = "amazon-checkout-outage"
 NEIGHBOURS = ("amazon-kindle-launch", "teams-outage", "aws-outage")
@@ -35,7 +35,7 @@ class Built:
     first_run: subprocess.CompletedProcess[str]
 
     def rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-        conn = duckdb.connect(str(self.db), read_only=True)
+        conn = open_reader(self.db)
         try:
             cursor = conn.execute(sql, params or [])
             names = [d[0] for d in cursor.description or []]

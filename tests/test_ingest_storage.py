@@ -9,10 +9,10 @@ import subprocess
 import time
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from storage.connection import open_reader
 from tests.conftest import SCOOPTRACE, Item, ingest, opml, page, rows, rss, run_cli
 from tests.localserver import LocalServer, Reply
 
@@ -78,7 +78,7 @@ def test_reader_holding_database_during_ingest(
     many_articles(server, 3)
     feeds = opml(tmp_path / "feeds.opml", [("Outlet", server.url("/feed.xml"))])
     assert ingest(db_path, feeds, fast_config).returncode == 0
-    reader = duckdb.connect(str(db_path), read_only=True)  # like `duckdb -readonly` left open for an hour
+    reader = open_reader(db_path)  # like `duckdb -readonly` left open for an hour
     try:
         before = reader.execute("SELECT count(*) FROM articles").fetchone()
         many_articles(server, 6)
@@ -104,7 +104,7 @@ def test_readers_in_a_loop_never_fail_during_ingest(
     )  # fmt: skip
     reads = 0
     while proc.poll() is None:
-        conn = duckdb.connect(str(db_path), read_only=True)
+        conn = open_reader(db_path)
         assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] >= 20
         conn.close()
         reads += 1

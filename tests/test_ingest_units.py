@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from common.errors import BodyTooLargeError, FeedsFileError
 from ingest.dates import DATE_ONLY, NAIVE, ZONED, parse_claim, reconcile
 from ingest.feeds import load_feeds_file, parse_opml, to_opml, to_toml
 from ingest.fetch import CappedDecoder, parse_retry_after
 from ingest.parse import parse_feed
 from ingest.urls import normalize_url
-from scooptrace.errors import BodyTooLargeError, FeedsFileError
 
 
 @pytest.mark.parametrize(

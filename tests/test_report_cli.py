@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import click
-import duckdb
 import pytest
 from click.testing import CliRunner
 
 from cluster.report_cli import register
-from scooptrace.errors import UsageError
+from common.errors import UsageError
+from storage.connection import open_reader
 
 DATA = Path(__file__).parent / "data"
 
@@ -27,7 +27,7 @@ def cli() -> click.Group:
 
 
 def _count(db: Path, sql: str) -> int:
-    conn = duckdb.connect(str(db), read_only=True)
+    conn = open_reader(db)
     try:
         row = conn.execute(sql).fetchone()
     finally:

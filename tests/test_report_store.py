@@ -11,7 +11,7 @@ import pytest
 
 from cluster.report_store import import_signals, update_reports
 from cluster.signals import parse_counts_csv, parse_status_feed
-from scooptrace.db import writer
+from storage.connection import open_reader, writer
 
 T = datetime(2026, 10, 6, 20, 38, tzinfo=UTC)  # 13:38 PDT, 16:38 EDT
 DATA = Path(__file__).parent / "data"
@@ -153,7 +153,7 @@ def reported(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _query(path: Path, sql: str) -> list[tuple[object, ...]]:
-    conn = duckdb.connect(str(path), read_only=True)
+    conn = open_reader(path)
     try:
         return conn.execute(sql).fetchall()
     finally:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from scooptrace.errors import UsageError
+from common.errors import UsageError
 
 WORLD_DIR = Path(__file__).parent / "world"
 FEED_FORMATS = ("rss2", "atom", "rss1")

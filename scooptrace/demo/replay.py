@@ -21,11 +21,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from common.errors import ScooptraceError
 from scooptrace import __version__
 from scooptrace.demo.model import World
 from scooptrace.demo.render import render_opml, render_status_feed
 from scooptrace.demo.server import DemoClock, DemoServer, running
-from scooptrace.errors import ScooptraceError
 
 Echo = Callable[[str], None]
 DEFAULT_ROOT = Path("build") / "demo"
@@ -200,7 +200,7 @@ def tail(text: str, lines: int = 15) -> str:
 
 def centre_story(db: Path) -> dict[str, Any] | None:
     """The story that holds GeekWire's first report of the checkout outage, read from the public views."""
-    from scooptrace.db import query
+    from storage.connection import query
 
     sql = (
         "SELECT s.story_id, s.headline, s.first_outlet, s.first_published_at, s.n_articles, s.n_outlets,"
@@ -218,7 +218,7 @@ def centre_story(db: Path) -> dict[str, Any] | None:
 
 
 def report(paths: DemoPaths, app_port: int, echo: Echo) -> None:
-    from scooptrace.db import query
+    from storage.connection import query
 
     try:
         n_articles = query(paths.db, "SELECT count(*) FROM articles")[0][0]

@@ -16,8 +16,8 @@ from typing import Any, ParamSpec, TypeVar
 import duckdb
 import streamlit as st
 
+from common.errors import DatabaseError
 from scooptrace import queries
-from scooptrace.errors import DatabaseError
 from scooptrace.pages._text import COMMON_ZONES, UTC_NAME, escape_markdown, format_duration, zone
 
 P = ParamSpec("P")

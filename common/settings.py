@@ -5,16 +5,23 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from scooptrace import __version__
-from scooptrace.errors import UsageError
+from common.errors import UsageError
 
-DEFAULT_DB = "scooptrace.duckdb"
-USER_AGENT = (
-    f"scooptrace/{__version__} (+https://github.com/scooptrace/scooptrace; news-propagation research)"
-)
+DEFAULT_DB = "scooptrace.ducklake"
+
+
+def _version() -> str:
+    try:
+        return metadata.version("scooptrace")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+USER_AGENT = f"scooptrace/{_version()} (+https://github.com/scooptrace/scooptrace; news-propagation research)"
 
 
 @dataclass(frozen=True)
@@ -42,7 +49,10 @@ class FetchSettings:
 
 @dataclass(frozen=True)
 class Settings:
-    db_path: Path = Path(DEFAULT_DB)
+    # --db: a DuckLake catalog file (SQLite) or a postgresql:// URL. Kept as text: a URL is not a path.
+    db: str = DEFAULT_DB
+    # The Parquet data folder. Default for a file catalog: PATH.files beside it; required for PostgreSQL.
+    data_path: str | None = None
     fetch: FetchSettings = field(default_factory=FetchSettings)
     # Worker processes for article extraction (0: one per core).
     workers: int = 0
@@ -50,8 +60,11 @@ class Settings:
     batch_size: int = 200
     # How long a second writer waits for the lock before giving up with exit status 75.
     lock_wait_seconds: float = 10.0
-    # Publish the readers' copy after this many seconds of work even mid-run (0: only at the end).
-    publish_every_seconds: float = 60.0
+
+    @property
+    def db_path(self) -> Path:
+        """The catalog as a path (file catalogs); for a URL, the URL text itself."""
+        return Path(self.db)
 
     def worker_count(self) -> int:
         return self.workers if self.workers > 0 else max(1, os.cpu_count() or 1)
@@ -92,8 +105,9 @@ def load_settings(
         settings = replace(settings, **_coerce(Settings, data, config_path))
         fetch = replace(settings.fetch, **_coerce(FetchSettings, fetch_section, f"{config_path} [fetch]"))
         settings = replace(settings, fetch=fetch)
-    db_path = db or env.get("SCOOPTRACE_DB") or str(settings.db_path)
-    settings = replace(settings, db_path=Path(db_path))
+    settings = replace(settings, db=db or env.get("SCOOPTRACE_DB") or settings.db)
+    if env.get("SCOOPTRACE_DATA_PATH"):
+        settings = replace(settings, data_path=env["SCOOPTRACE_DATA_PATH"])
     if allow_hosts:
         fetch = replace(settings.fetch, allow_hosts=settings.fetch.allow_hosts + tuple(allow_hosts))
         settings = replace(settings, fetch=fetch)

@@ -1,10 +1,20 @@
 -- scooptrace database schema: one file, numbered migrations, each applied once and recorded in
--- schema_migrations. Tables are singular (feed, article, ...); the plural views are the public query API
--- of INTERFACE.md. Every instant is TIMESTAMPTZ, stored in UTC.
+-- schema_migrations. The database is a DuckLake (catalog + Parquet files): it has no PRIMARY KEY, UNIQUE or
+-- index, so every write is made idempotent by the storage modules (anti-joins, MERGE INTO, delete-then-insert
+-- of a key). Tables are singular (feed, article, ...); the plural views are the public query API of
+-- INTERFACE.md. Every instant is TIMESTAMPTZ, stored in UTC.
+--
+-- Numbering restarted at 1 with the DuckLake format; `scooptrace migrate OLD.duckdb` moves a database of the
+-- earlier single-file format (whose migrations 1-3 this file's migration 1 contains) into a DuckLake.
 
--- migration 1: feeds, articles, pages
+-- migration 1: feeds, articles, pages, stories, first reports, citations, signals (DuckLake)
+CREATE TABLE storage_state (
+    key VARCHAR NOT NULL,                 -- e.g. maintained_at: when the last DuckLake maintenance ran
+    value VARCHAR
+);
+
 CREATE TABLE feed (
-    feed_id VARCHAR PRIMARY KEY,          -- sha1 of the URL as first configured: stable across redirects
+    feed_id VARCHAR NOT NULL,          -- sha1 of the URL as first configured: stable across redirects
     configured_url VARCHAR NOT NULL,      -- as written in the feeds file
     feed_url VARCHAR NOT NULL,            -- current URL: follows 301/308
     outlet VARCHAR NOT NULL,
@@ -20,11 +30,12 @@ CREATE TABLE feed (
     consecutive_failures INTEGER NOT NULL DEFAULT 0,
     next_fetch_after TIMESTAMPTZ,         -- Retry-After or exponential backoff
     body_sha1 VARCHAR,                    -- skip parsing when a 200 body is byte-identical to the last one
+    stale BOOLEAN,                        -- stopped publishing far beyond its own rhythm
     added_at TIMESTAMPTZ NOT NULL
 );
 
 CREATE TABLE article (
-    article_id VARCHAR PRIMARY KEY,       -- sha1 of the first normalised URL seen, 16 hex digits
+    article_id VARCHAR NOT NULL,       -- sha1 of the first normalised URL seen, 16 hex digits
     url VARCHAR NOT NULL,                 -- canonical URL (normalised; rel=canonical on the same site)
     outlet VARCHAR,
     feed_id VARCHAR,                      -- the feed it was first seen in; NULL for imported articles
@@ -32,6 +43,10 @@ CREATE TABLE article (
     language VARCHAR,                     -- ISO 639-1
     published_at TIMESTAMPTZ NOT NULL,
     published_at_source VARCHAR NOT NULL, -- page | feed | first_seen
+    published_at_precision VARCHAR NOT NULL DEFAULT 'second', -- second | minute | day | bound
+    published_at_earliest TIMESTAMPTZ,    -- the interval the truth lies in (equal for a real instant)
+    published_at_latest TIMESTAMPTZ,
+    published_at_note VARCHAR,            -- how the time was decided (claims found, which won, zone learnt)
     page_published_raw VARCHAR,           -- the page's own date claim, as extracted
     feed_published_raw VARCHAR,           -- the feed entry's date string, exactly as written
     first_seen_at TIMESTAMPTZ NOT NULL,
@@ -48,7 +63,7 @@ CREATE TABLE article (
 
 -- Every URL under which an article was seen (entry links with tracking parameters, canonical links).
 CREATE TABLE article_url (
-    url VARCHAR PRIMARY KEY,
+    url VARCHAR NOT NULL,
     article_id VARCHAR NOT NULL
 );
 
@@ -62,7 +77,7 @@ CREATE TABLE article_link (
 
 -- The fetched HTML, zlib-compressed, so a better extractor can run again without fetching.
 CREATE TABLE page (
-    article_id VARCHAR PRIMARY KEY,
+    article_id VARCHAR NOT NULL,
     url VARCHAR NOT NULL,
     http_status INTEGER,
     fetched_at TIMESTAMPTZ NOT NULL,
@@ -70,7 +85,7 @@ CREATE TABLE page (
 );
 
 CREATE TABLE run (
-    run_id VARCHAR PRIMARY KEY,
+    run_id VARCHAR NOT NULL,
     command VARCHAR NOT NULL,
     started_at TIMESTAMPTZ NOT NULL,
     finished_at TIMESTAMPTZ,
@@ -79,6 +94,8 @@ CREATE TABLE run (
 
 CREATE VIEW articles AS
 SELECT a.article_id, a.url, a.outlet, f.feed_url, a.title, a.language, a.published_at, a.published_at_source,
+       a.published_at_precision, coalesce(a.published_at_earliest, a.published_at) AS published_at_earliest,
+       coalesce(a.published_at_latest, a.published_at) AS published_at_latest, a.published_at_note,
        a.first_seen_at, a.summary, a.text, a.author, a.site_name, a.page_state, a.page_error,
        a.feed_published_raw, a.page_published_raw, a.origin
 FROM article a LEFT JOIN feed f USING (feed_id);
@@ -87,16 +104,16 @@ CREATE VIEW feed_status AS
 SELECT f.feed_url, f.outlet, f.last_fetched_at, f.last_status, f.last_error, f.consecutive_failures,
        f.etag, f.last_modified,
        (SELECT count(*) FROM article a WHERE a.feed_id = f.feed_id) AS n_articles,
+       f.next_fetch_after AS next_due_at, coalesce(f.stale, FALSE) AS stale,
        f.configured_url, f.site_url, f.language, f.active, f.retired_at, f.next_fetch_after
 FROM feed f;
 
--- migration 2: stories
 -- A story is every article about one event (cluster/). Every article with a row in story_member has been
 -- assigned; articles without one are clustered by the next `scooptrace cluster` (incremental).
 -- The first-report fields (story.first_article_id, first_report_evidence, story_member.is_first_report)
 -- start as "earliest independent article" and may be refined by a later stage with UPDATE.
 CREATE TABLE story (
-    story_id VARCHAR PRIMARY KEY,         -- sha1 of the founding article_id: a rebuild gives the same ids
+    story_id VARCHAR NOT NULL,         -- sha1 of the founding article_id: a rebuild gives the same ids
     founding_article_id VARCHAR NOT NULL, -- the article that opened the story (earliest by time, then id)
     headline VARCHAR,                     -- title of the first report
     first_article_id VARCHAR,             -- the first report: earliest member that is not a copy
@@ -111,7 +128,7 @@ CREATE TABLE story (
 );
 
 CREATE TABLE story_member (
-    article_id VARCHAR PRIMARY KEY,
+    article_id VARCHAR NOT NULL,
     story_id VARCHAR NOT NULL,
     score DOUBLE,                         -- similarity to the story when the article joined; NULL for the founder
     syndicated_from_article_id VARCHAR,   -- the original of a wire or syndicated copy, else NULL
@@ -119,12 +136,11 @@ CREATE TABLE story_member (
     is_first_report BOOLEAN NOT NULL DEFAULT FALSE,
     assigned_at TIMESTAMPTZ NOT NULL
 );
-CREATE INDEX story_member_story ON story_member (story_id);
 
 -- What the clustering read of each member, so a later change of the article (page extracted, better date,
 -- canonical target arrived) is detected and re-decided exactly as a rebuild would.
 CREATE TABLE cluster_member (
-    article_id VARCHAR PRIMARY KEY,
+    article_id VARCHAR NOT NULL,
     published_at TIMESTAMPTZ NOT NULL,    -- the article's published_at when it was clustered
     content_md5 VARCHAR NOT NULL,         -- digest of title, outlet, language, summary, text start, canonical_url
     canonical_article_id VARCHAR,         -- the other outlet's article its canonical link resolved to
@@ -134,22 +150,17 @@ CREATE TABLE cluster_member (
 -- How many assigned articles contain each token (title or lead): the clustering core's word statistics,
 -- kept so an incremental run weighs words exactly as a rebuild would.
 CREATE TABLE cluster_token_df (
-    token VARCHAR PRIMARY KEY,
+    token VARCHAR NOT NULL,
     df INTEGER NOT NULL
 );
 
 -- Facts about the stored clustering, e.g. the fingerprint of the parameters and word lists it was made with.
 CREATE TABLE cluster_state (
-    key VARCHAR PRIMARY KEY,
+    key VARCHAR NOT NULL,
     value VARCHAR
 );
 
-CREATE VIEW stories AS
-SELECT s.story_id, s.headline, s.first_article_id, fa.outlet AS first_outlet,
-       coalesce(fa.published_at, s.first_published_at) AS first_published_at, s.last_published_at,
-       s.n_articles, s.n_outlets, s.languages, s.first_report_evidence,
-       s.founding_article_id, s.first_report_method, s.updated_at
-FROM story s LEFT JOIN article fa ON fa.article_id = s.first_article_id;
+
 
 CREATE VIEW story_timeline AS
 SELECT m.story_id, a.article_id, a.url, a.outlet, a.title, a.language, a.published_at,
@@ -161,7 +172,6 @@ JOIN article a ON a.article_id = m.article_id
 JOIN story s ON s.story_id = m.story_id
 LEFT JOIN article fa ON fa.article_id = s.first_article_id;
 
--- migration 3: first report, citations, signals
 -- Filled by cluster/report_store.py after cluster/store.py has updated the stories (ingest, import, cluster),
 -- and by `scooptrace signals import`. It refines story.first_article_id, first_report_evidence, headline and
 -- story_member.is_first_report with UPDATE (first_report_method 'claims').
@@ -177,19 +187,18 @@ CREATE TABLE citation (
     says_first BOOLEAN NOT NULL DEFAULT FALSE, -- "first reported by", "أول من أفاد", ... (not a plain "according to")
     found_at TIMESTAMPTZ NOT NULL
 );
-CREATE INDEX citation_citing ON citation (citing_article_id);
 
 -- Articles whose text and links have been scanned for citations, with a digest of what was scanned, so an
 -- article whose page is extracted later (or changes) is scanned again.
 CREATE TABLE citation_scan (
-    article_id VARCHAR PRIMARY KEY,
+    article_id VARCHAR NOT NULL,
     content_sha1 VARCHAR NOT NULL,
     scanned_at TIMESTAMPTZ NOT NULL
 );
 
 -- Outage signals: complaint counts (value) and status-page entries (text). Re-importing a file replaces its rows.
 CREATE TABLE signal (
-    signal_id VARCHAR PRIMARY KEY,        -- sha1 of source, service, kind, ts (and text for status entries)
+    signal_id VARCHAR NOT NULL,        -- sha1 of source, service, kind, ts (and text for status entries)
     source VARCHAR NOT NULL,              -- the imported file's name, or --source
     service VARCHAR NOT NULL,
     ts TIMESTAMPTZ NOT NULL,
@@ -198,11 +207,10 @@ CREATE TABLE signal (
     text VARCHAR,                         -- status entry title and summary
     imported_at TIMESTAMPTZ NOT NULL
 );
-CREATE INDEX signal_service_ts ON signal (service, ts);
 
 -- Per story: how the first report was decided and how coverage spread.
 CREATE TABLE story_report (
-    story_id VARCHAR PRIMARY KEY,
+    story_id VARCHAR NOT NULL,
     first_article_id VARCHAR,
     first_claim VARCHAR,                  -- page | feed | feed_naive | feed_date_only | first_seen
     first_uncertain BOOLEAN,              -- a weaker or equal claim lies within the winner's uncertainty
@@ -224,13 +232,12 @@ CREATE TABLE story_signal (
     statement_at TIMESTAMPTZ,             -- first status-page entry; NULL: no official statement yet
     statement_text VARCHAR,
     summary VARCHAR,                      -- one sentence for people
-    computed_at TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (story_id, service)
+    computed_at TIMESTAMPTZ NOT NULL
 );
 
 -- Facts about the stored analysis (e.g. the fingerprint of the outlet alias data the citations were found with).
 CREATE TABLE report_state (
-    key VARCHAR PRIMARY KEY,
+    key VARCHAR NOT NULL,
     value VARCHAR
 );
 
@@ -305,10 +312,15 @@ FROM coverage cv
 FULL OUTER JOIN credited cr USING (outlet)
 LEFT JOIN crediting cg USING (outlet);
 
--- The stories view of migration 2, kept as stories_base, plus the first-report stage's columns: how sure the
+-- The stories of the clustering stage (stories_base) with the first-report stage's columns: how sure the
 -- first report is, how fast coverage spread, and the outage it lines up with (the service whose spike onset
 -- is nearest before the first report; NULLs when no signal names a service of the story).
-ALTER VIEW stories RENAME TO stories_base;
+CREATE VIEW stories_base AS
+SELECT s.story_id, s.headline, s.first_article_id, fa.outlet AS first_outlet,
+       coalesce(fa.published_at, s.first_published_at) AS first_published_at, s.last_published_at,
+       s.n_articles, s.n_outlets, s.languages, s.first_report_evidence,
+       s.founding_article_id, s.first_report_method, s.updated_at
+FROM story s LEFT JOIN article fa ON fa.article_id = s.first_article_id;
 
 CREATE VIEW stories AS
 WITH outage AS (
@@ -319,6 +331,7 @@ WITH outage AS (
 )
 SELECT b.*,
        r.first_claim AS first_report_claim, r.first_uncertain AS first_report_uncertain,
+       NOT coalesce(r.first_uncertain, FALSE) AS first_report_certain,
        r.seconds_to_5_outlets, r.seconds_to_10_outlets, r.languages_reached,
        o.service AS outage_service, o.onset_at AS spike_onset_at, o.peak_at AS spike_peak_at,
        o.lag_seconds AS spike_to_first_report_seconds, o.statement_at AS first_statement_at,

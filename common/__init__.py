@@ -1,0 +1,1 @@
+"""The floor every stage stands on: settings, errors, time claims, text and URL rules. Imports nothing above."""

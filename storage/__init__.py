@@ -1,0 +1,1 @@
+"""Storage: the one package that opens the database and holds every SQL statement (DuckLake)."""
