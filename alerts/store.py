@@ -273,7 +273,7 @@ def list_alerts(conn: Conn, limit: int | None = None) -> list[dict[str, Any]]:
     """The ``alerts`` view, newest first, as plain dicts."""
     sql = (
         "SELECT alert_id, watch, story_id, trigger, raised_at, detail, delivered_at, pending_channels, "
-        "failed_channels, delivery_error FROM alerts ORDER BY raised_at DESC, alert_id"
+        "failed_channels, delivery_error FROM alerts ORDER BY raised_at DESC, alert_id DESC"
     )
     result = conn.execute(sql + (f" LIMIT {int(limit)}" if limit else ""))
     names = [d[0] for d in result.description]
