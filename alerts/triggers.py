@@ -219,13 +219,19 @@ def replay(
     params: AlertParams = PARAMS,
 ) -> list[Alert]:
     """What the watches would have received had a run happened at every instant something changed (an article
-    published, a spike confirmed, a statement posted): each alert with the minute it would have been raised."""
-    instants = sorted(set(_instants(stories, spikes)))
+    published, a spike confirmed, a statement posted): each alert with the minute it would have been raised.
+    Only stories that match in the end can have matched earlier (their text only grows), so only those replay."""
     raised: dict[str, Alert] = {}
-    for at in instants:
-        known = [s for s in (story_as_of(story, at) for story in stories) if s is not None]
-        for alert in new_alerts(watches, known, spikes, raised.keys(), at, aliases, params):
-            raised[alert.alert_id] = alert
+    for watch in watches:
+        matcher = compile_watch(watch, aliases)
+        mine = [s for s in stories if story_matches(matcher, s, params.text_chars)]
+        # Stories linked to a spike count as its coverage even when they do not match this watch.
+        ids = {s.story_id for s in mine}
+        relevant = [s for s in stories if s.story_id in ids or s.spike_onset_at is not None]
+        for at in sorted(set(_instants(mine, spikes))):
+            known = [s for s in (story_as_of(story, at) for story in relevant) if s is not None]
+            for alert in new_alerts([watch], known, spikes, raised.keys(), at, aliases, params):
+                raised[alert.alert_id] = alert
     return sorted(raised.values(), key=lambda a: (a.raised_at, a.watch, a.trigger, a.story_id))
 
 
