@@ -34,7 +34,30 @@ _ARABIC = re.compile(r"[\u0600-\u06ff]")
 # Arabic proclitics a form may carry: و (and), ف, ب, ل, ك and the article ال, alone or combined.
 _CLITICS = r"(?:[وفبلك]{0,2}ال|[وفبلك]{1,2})?"
 
-Aliases = Mapping[str, tuple[str, ...]]
+
+@dataclass(frozen=True, eq=False)
+class AliasTable:
+    """Concept -> forms (normalised), and for each word sequence the longer forms that contain it, so
+    compiling a watch never scans the whole table."""
+
+    concepts: Mapping[str, tuple[str, ...]]
+    containing: Mapping[
+        tuple[str, ...], tuple[tuple[str, str], ...]
+    ]  # words -> (concept, form) containing them
+
+    @classmethod
+    def build(cls, concepts: Mapping[str, tuple[str, ...]]) -> AliasTable:
+        containing: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+        for concept, forms in concepts.items():
+            for form in forms:
+                words = tuple(_PLAIN_WORD.findall(form))
+                subs = {words[i:j] for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
+                for sub in subs - {words}:
+                    containing.setdefault(sub, []).append((concept, form))
+        return cls(dict(concepts), {k: tuple(v) for k, v in containing.items()})
+
+
+_PLAIN_WORD = re.compile(r"\w+")
 
 
 def normalize(text: str) -> str:
@@ -42,9 +65,10 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold().translate(_TRANSLATE)
 
 
-def load_aliases(extra_files: Sequence[Path] = ()) -> dict[str, tuple[str, ...]]:
+@lru_cache(maxsize=4)
+def load_aliases(extra_files: tuple[Path, ...] = ()) -> AliasTable:
     """Concept -> forms: cluster's alias file when present, then alerts' own terms (which add forms)."""
-    return dict(_load_aliases(tuple(extra_files)))
+    return AliasTable.build(dict(_load_aliases(extra_files)))
 
 
 @lru_cache(maxsize=4)
@@ -103,9 +127,10 @@ class WatchMatcher:
     languages: frozenset[str]
 
 
-def compile_watch(watch: Watch, aliases: Aliases) -> WatchMatcher:
-    """Turn a watch's terms into requirements, once per run."""
-    index = {form: concept for concept, forms in aliases.items() for form in forms}
+@lru_cache(maxsize=1024)
+def compile_watch(watch: Watch, aliases: AliasTable) -> WatchMatcher:
+    """Turn a watch's terms into requirements (cached: a watch compiles once per process)."""
+    index = {form: concept for concept, forms in aliases.concepts.items() for form in forms}
     skip = ignored_words()
     words = [w for w in _WORD.findall(normalize(watch.terms)) if w not in skip]
     requirements: list[Requirement] = []
@@ -126,25 +151,22 @@ def compile_watch(watch: Watch, aliases: Aliases) -> WatchMatcher:
     )
 
 
-def _requirement(phrase: str, concept: str | None, aliases: Aliases) -> Requirement:
-    forms = tuple(sorted(aliases[concept])) if concept else (phrase,)
+def _requirement(phrase: str, concept: str | None, aliases: AliasTable) -> Requirement:
+    forms = tuple(sorted(aliases.concepts[concept])) if concept else (phrase,)
     blockers = tuple(
         sorted(
-            other
-            for name, other_forms in aliases.items()
-            if name != concept
-            for other in other_forms
-            if any(other != f and _contains_phrase(other, f) for f in forms)
+            {
+                other
+                for form in forms
+                for other_concept, other in aliases.containing.get(tuple(_PLAIN_WORD.findall(form)), ())
+                if other_concept != concept
+            }
         )
     )
     plural = concept is None and not _ARABIC.search(phrase)
     return Requirement(
         phrase, forms, blockers, _pattern(forms, plural), _pattern(blockers, False) if blockers else None
     )
-
-
-def _contains_phrase(longer: str, shorter: str) -> bool:
-    return re.search(rf"(?<!\w){re.escape(shorter)}(?!\w)", longer) is not None
 
 
 def _pattern(forms: Sequence[str], plural: bool) -> re.Pattern[str]:
@@ -156,9 +178,13 @@ def _pattern(forms: Sequence[str], plural: bool) -> re.Pattern[str]:
 
 def text_matches(matcher: WatchMatcher, text: str) -> bool:
     """Every requirement of the watch occurs in the text (any language, any form)."""
+    return folded_matches(matcher, normalize(text))
+
+
+def folded_matches(matcher: WatchMatcher, folded: str) -> bool:
+    """``text_matches`` on a text already passed through ``normalize`` (done once per story, not per watch)."""
     if not matcher.requirements:
         return False
-    folded = normalize(text)
     for requirement in matcher.requirements:
         haystack = folded
         if requirement.blocker_pattern is not None:
@@ -169,15 +195,18 @@ def text_matches(matcher: WatchMatcher, text: str) -> bool:
 
 
 def story_text(story: StoryFacts, text_chars: int) -> str:
-    """What a story is matched on: its headline, member titles and the opening of each member's text."""
+    """What a story is matched on, normalised: its headline, member titles and the opening of each text."""
     parts = [story.headline, *story.titles, *(m.text[:text_chars] for m in story.members)]
-    return "\n".join(p for p in parts if p)
+    return normalize("\n".join(p for p in parts if p))
 
 
-def story_matches(matcher: WatchMatcher, story: StoryFacts, text_chars: int) -> bool:
-    """Terms across languages, and the watch's outlet and language filters (any member qualifies)."""
+def story_matches(
+    matcher: WatchMatcher, story: StoryFacts, text_chars: int, folded: str | None = None
+) -> bool:
+    """Terms across languages, and the watch's outlet and language filters (any member qualifies).
+    ``folded``: the story's ``story_text``, when the caller computed it once for many watches."""
     if matcher.outlets and not any(normalize(m.outlet) in matcher.outlets for m in story.members):
         return False
     if matcher.languages and not any((m.language or "") in matcher.languages for m in story.members):
         return False
-    return text_matches(matcher, story_text(story, text_chars))
+    return folded_matches(matcher, folded if folded is not None else story_text(story, text_chars))

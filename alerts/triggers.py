@@ -14,11 +14,11 @@ Triggers:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from alerts.match import WatchMatcher, compile_watch, story_matches, text_matches
+from alerts.match import AliasTable, WatchMatcher, compile_watch, story_matches, story_text, text_matches
 from alerts.model import Alert, SpikeFacts, StoryFacts, Watch, alert_id
 from alerts.params import PARAMS, AlertParams
 
@@ -29,15 +29,16 @@ def new_alerts(
     spikes: Sequence[SpikeFacts],
     raised: Collection[str],
     now: datetime,
-    aliases: Mapping[str, tuple[str, ...]],
+    aliases: AliasTable,
     params: AlertParams = PARAMS,
 ) -> list[Alert]:
     """The alerts the facts known at ``now`` call for and that were not raised before, in a stable order."""
     out: dict[str, Alert] = {}
+    texts = [story_text(story, params.text_chars) for story in stories] if watches else []
     for watch in watches:
         matcher = compile_watch(watch, aliases)
-        for story in stories:
-            if story_matches(matcher, story, params.text_chars):
+        for story, folded in zip(stories, texts, strict=True):
+            if story_matches(matcher, story, params.text_chars, folded):
                 for alert in story_alerts(watch, story, spikes, now):
                     out.setdefault(alert.alert_id, alert)
         for alert in spike_alerts(matcher, stories, spikes, now, params):
@@ -215,7 +216,7 @@ def replay(
     watches: Sequence[Watch],
     stories: Sequence[StoryFacts],
     spikes: Sequence[SpikeFacts],
-    aliases: Mapping[str, tuple[str, ...]],
+    aliases: AliasTable,
     params: AlertParams = PARAMS,
 ) -> list[Alert]:
     """What the watches would have received had a run happened at every instant something changed (an article

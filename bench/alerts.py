@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import argparse
 import csv
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# This script is bench/alerts.py: without this, ``import alerts`` would find the script instead of the package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 SOURCES = [
     ROOT.parent / "shared" / "data" / "uci-slugs-dev.csv",
     ROOT / "tests" / "data" / "cluster_outages.csv",
