@@ -41,6 +41,11 @@ def _registered(conn: Conn, name: str, columns: dict[str, pa.Array]) -> Iterator
         conn.unregister(name)
 
 
+def _count(row: tuple[Any, ...] | None) -> int:
+    """The affected-row count DuckDB returns for INSERT, UPDATE and DELETE (no RETURNING: DuckLake-safe)."""
+    return int(row[0]) if row else 0
+
+
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
@@ -55,7 +60,6 @@ def insert_watch(conn: Conn, watch: Watch, now: datetime) -> bool:
         INSERT INTO watch
         SELECT ?, ?, ?::VARCHAR[], ?::VARCHAR[], ?, ?, ?, ?
         WHERE NOT EXISTS (SELECT 1 FROM watch WHERE name = ?)
-        RETURNING name
         """,
         [
             watch.name,
@@ -68,13 +72,13 @@ def insert_watch(conn: Conn, watch: Watch, now: datetime) -> bool:
             now,
             watch.name,
         ],
-    ).fetchall()
-    return bool(row)
+    ).fetchone()
+    return _count(row) > 0
 
 
 def delete_watch(conn: Conn, name: str) -> int:
     """Remove a watch by name (its alerts stay, as history); returns the rows removed."""
-    return len(conn.execute("DELETE FROM watch WHERE name = ? RETURNING name", [name]).fetchall())
+    return _count(conn.execute("DELETE FROM watch WHERE name = ?", [name]).fetchone())
 
 
 def load_watches(conn: Conn) -> list[Watch]:
@@ -193,10 +197,9 @@ def insert_alerts(conn: Conn, alerts: Sequence[Alert]) -> int:
             SELECT n.alert_id, n.watch, n.story_id, n.trigger, n.raised_at, n.detail, n.data::JSON
             FROM alert_new n
             WHERE n.alert_id NOT IN (SELECT alert_id FROM alert)
-            RETURNING alert_id
             """
-        ).fetchall()
-    return len(rows)
+        ).fetchone()
+    return _count(rows)
 
 
 def insert_deliveries(conn: Conn, rows: Sequence[tuple[str, str, str]], now: datetime) -> int:
@@ -209,7 +212,7 @@ def insert_deliveries(conn: Conn, rows: Sequence[tuple[str, str, str]], now: dat
         "target": pa.array([r[2] for r in rows], type=pa.string()),
     }
     with _registered(conn, "delivery_new", columns):
-        return len(
+        return _count(
             conn.execute(
                 """
                 INSERT INTO alert_delivery
@@ -217,10 +220,9 @@ def insert_deliveries(conn: Conn, rows: Sequence[tuple[str, str, str]], now: dat
                 FROM delivery_new n
                 WHERE NOT EXISTS (SELECT 1 FROM alert_delivery d
                                   WHERE d.alert_id = n.alert_id AND d.channel = n.channel)
-                RETURNING alert_id
                 """,
                 [now],
-            ).fetchall()
+            ).fetchone()
         )
 
 
