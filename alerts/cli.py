@@ -73,12 +73,19 @@ def describe_watch(watch: Watch) -> str:
 
 
 def register(cli: click.Group) -> None:
-    """Add ``watch`` and ``alerts`` to the ``scooptrace`` group."""
-    from scooptrace.cli import build_settings, db_options
+    """Add ``watch`` (add, list, remove) and ``alerts`` to the ``scooptrace`` group."""
 
     @cli.group("watch")
     def watch_group() -> None:
         """Saved watches: be told when a story matching them breaks, spreads or gets a statement."""
+
+    _register_watch_add(watch_group)
+    _register_watch_list_remove(watch_group)
+    _register_alerts(cli)
+
+
+def _register_watch_add(watch_group: click.Group) -> None:
+    from scooptrace.cli import build_settings, db_options
 
     @watch_group.command("add")
     @db_options
@@ -133,6 +140,10 @@ def register(cli: click.Group) -> None:
         terms_text = ", ".join(f"{r.term} ({len(r.forms)} forms)" for r in matcher.requirements)
         click.echo(f"added watch {watch.name}: every one of {terms_text}")
 
+
+def _register_watch_list_remove(watch_group: click.Group) -> None:
+    from scooptrace.cli import build_settings, db_options
+
     @watch_group.command("list")
     @db_options
     @click.option("--json", "as_json", is_flag=True, help="Print the watches as JSON.")
@@ -176,6 +187,10 @@ def register(cli: click.Group) -> None:
         if not removed:
             raise UsageError(f"no watch named {name!r} (see `scooptrace watch list`)")
         click.echo(f"removed watch {name}")
+
+
+def _register_alerts(cli: click.Group) -> None:
+    from scooptrace.cli import build_settings, db_options
 
     @cli.command("alerts")
     @db_options

@@ -190,46 +190,52 @@ def deliver_pending(
     if not pending:
         return DeliverySummary()
     deadline = time.monotonic() + params.delivery_budget_seconds
-    delivered = failed = messages = 0
-    own_client = client is None
     # Only when a webhook is due: building the client's TLS context alone costs ~0.1 s.
     needs_http = any(p.channel == "webhook" for p in pending)
     http = (client or httpx.Client(follow_redirects=False)) if needs_http else None
+    outcomes: list[tuple[int, bool]] = []  # (alerts in the message, delivered?)
     try:
-        for (channel, target), group in groupby(pending, key=lambda p: (p.channel, p.target)):
+        for _, group in groupby(pending, key=lambda p: (p.channel, p.target)):
             items = list(group)
-            if time.monotonic() >= deadline:
-                break
             batches = [items] if len(items) > params.burst_threshold else [[item] for item in items]
             for batch in batches:
                 if time.monotonic() >= deadline:
-                    break
-                alerts = [item.alert for item in batch]
-                ids = [a.alert_id for a in alerts]
-                messages += 1
-                try:
-                    _send(channel, target, alerts, settings, params, http, deadline)
-                except DeliveryError as exc:
-                    failures = max(item.failures for item in batch) + 1
-                    store.mark_failed(
-                        conn, ids, channel, str(exc), retry_at(now, failures, params), params.max_failures
-                    )
-                    log.warning(
-                        "alert delivery failed channel=%s target=%s alerts=%d error=%s",
-                        channel,
-                        target,
-                        len(ids),
-                        exc,
-                    )
-                    failed += len(ids)
-                    continue
-                store.mark_delivered(conn, ids, channel, datetime.now(UTC))
-                log.info("alert delivered channel=%s target=%s alerts=%d", channel, target, len(ids))
-                delivered += len(ids)
+                    break  # the rest stays pending for the next run
+                ok = _deliver_batch(conn, batch, settings, params, http, now, deadline)
+                outcomes.append((len(batch), ok))
     finally:
-        if own_client and http is not None:
+        if client is None and http is not None:
             http.close()
-    return DeliverySummary(delivered, failed, messages, len(pending) - delivered - failed)
+    delivered = sum(n for n, ok in outcomes if ok)
+    failed = sum(n for n, ok in outcomes if not ok)
+    return DeliverySummary(delivered, failed, len(outcomes), len(pending) - delivered - failed)
+
+
+def _deliver_batch(
+    conn: duckdb.DuckDBPyConnection,
+    batch: Sequence[store.PendingDelivery],
+    settings: AlertSettings,
+    params: AlertParams,
+    http: httpx.Client | None,
+    now: datetime,
+    deadline: float,
+) -> bool:
+    """One message (an alert, or a burst's summary) to one address; its outcome recorded at once."""
+    channel, target = batch[0].channel, batch[0].target
+    alerts = [item.alert for item in batch]
+    ids = [a.alert_id for a in alerts]
+    try:
+        _send(channel, target, alerts, settings, params, http, deadline)
+    except DeliveryError as exc:
+        failures = max(item.failures for item in batch) + 1
+        store.mark_failed(conn, ids, channel, str(exc), retry_at(now, failures, params), params.max_failures)
+        log.warning(
+            "alert delivery failed channel=%s target=%s alerts=%d error=%s", channel, target, len(ids), exc
+        )
+        return False
+    store.mark_delivered(conn, ids, channel, datetime.now(UTC))
+    log.info("alert delivered channel=%s target=%s alerts=%d", channel, target, len(ids))
+    return True
 
 
 def _send(
