@@ -403,3 +403,37 @@ def test_alerts_view_columns(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
     columns = [row[0] for row in view(settings, "DESCRIBE alerts")]
     assert columns[:7] == ["alert_id", "watch", "story_id", "trigger", "raised_at", "detail", "delivered_at"]
+
+
+def test_import_raises_and_delivers_and_a_dead_mail_server_never_fails_it(
+    tmp_path: Path, cli: click.Group, receiver: Receiver
+) -> None:
+    from tests.conftest import run_cli
+
+    closed_port = _free_port()  # nothing listens there
+    config = tmp_path / "dead-smtp.toml"
+    config.write_text(
+        f'lock_wait_seconds = 2.0\n[alerts]\nsmtp_host = "127.0.0.1"\nsmtp_port = {closed_port}\n'
+        f'webhook_secret = "{SECRET}"\n',
+        encoding="utf-8",
+    )
+    db = tmp_path / "pipeline.duckdb"
+    add_watch(cli, load_settings(db=str(db), env={}), "teams", "--terms", "Teams outage",
+              "--webhook", receiver.url, "--email", "ops@example.org")  # fmt: skip
+    result = run_cli(
+        "import", str(DATA / "cluster_outages.csv"), "--db", str(db), "--config", str(config), "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)["cluster"]["alerts"]
+    assert figures["raised"] >= 2 and figures["delivered"] == figures["raised"]  # the webhooks
+    assert figures["delivery_failed"] == figures["raised"]  # the e-mails: connection refused
+    assert sorted(p["delivery"] for p in receiver.accepted()) == sorted(
+        {p["delivery"] for p in receiver.accepted()}
+    )
+    assert len(receiver.accepted()) == figures["raised"] and all(p["signed"] for p in receiver.posts)
+    conn = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = conn.execute("SELECT pending_channels, delivery_error FROM alerts").fetchall()
+    finally:
+        conn.close()
+    assert all(left == ["email"] and "email: " in error for left, error in rows)
