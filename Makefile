@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/cluster.py
 	$(BIN)/python bench/app.py
+	$(BIN)/python bench/alerts.py
 
 # Re-pin every dependency (run by a developer, never by CI).
 lock:

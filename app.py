@@ -28,6 +28,7 @@ def main() -> None:
         st.Page(PAGES / "story.py", title="Story", icon=":material/timeline:", url_path="story"),
         st.Page(PAGES / "outlets.py", title="Outlets", icon=":material/leaderboard:", url_path="outlets"),
         st.Page(PAGES / "feeds.py", title="Feeds", icon=":material/rss_feed:", url_path="feeds"),
+        st.Page(PAGES / "alerts.py", title="Alerts", icon=":material/notifications:", url_path="alerts"),
         st.Page(PAGES / "sql.py", title="SQL", icon=":material/terminal:", url_path="sql"),
     ]
     page = st.navigation(pages)

@@ -20,6 +20,17 @@ def _update_reports(conn: Any, full: bool) -> None:
     update_reports(conn, full=full)
 
 
+def _run_alerts(conn: Any, settings: Any) -> None:
+    """The alerts stage after the stories, where it is installed (the pipeline on the top floor will call it)."""
+    try:
+        from alerts.run import run_alerts
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("alerts", "alerts.run"):
+            raise
+        return
+    click.echo(run_alerts(conn, settings).describe(), err=True)
+
+
 def register(cli: click.Group) -> None:
     """Add the story commands to the ``scooptrace`` group."""
     from scooptrace.cli import build_settings, db_options, emit_summary
@@ -39,6 +50,7 @@ def register(cli: click.Group) -> None:
         with writer(settings.db, settings.lock_wait_seconds, data_path=settings.data_path) as w:
             summary = update_stories(w.conn, rebuild=rebuild, workers=None)
             _update_reports(w.conn, full=rebuild)
+            _run_alerts(w.conn, settings)
         emit_summary(summary, as_json)
 
     @cli.command("eval-clusters")

@@ -35,7 +35,14 @@ from cluster.citations import (
     load_services,
 )
 from cluster.first_report import Credit, FirstReport, Member, choose_first_report
-from cluster.signals import SignalPoint, StoryOutage, StoryRef, index_signals, link_story
+from cluster.signals import (
+    ServiceSignals,
+    SignalPoint,
+    StoryOutage,
+    StoryRef,
+    index_signals,
+    link_story,
+)
 from ingest.urls import normalize_url
 
 # Articles scanned for citations per batch: bounds memory on a large backlog.
@@ -397,6 +404,7 @@ def _update_story_signals(conn: duckdb.DuckDBPyConnection, story_ids: Sequence[s
     ).fetchone()
     signals_state = str(fingerprint[0]) if fingerprint else ""
     if _state(conn, "signals_fingerprint") != signals_state:
+        _write_spikes(conn, index_signals(_load_signals(conn), load_services()))
         story_ids = [
             row[0] for row in conn.execute("SELECT story_id FROM story ORDER BY story_id").fetchall()
         ]
@@ -412,6 +420,19 @@ def _update_story_signals(conn: duckdb.DuckDBPyConnection, story_ids: Sequence[s
     outages = [o for story in _story_refs(conn, story_ids) for o in link_story(story, index)]
     _write_story_signals(conn, story_ids, outages)
     return len(outages)
+
+
+def _write_spikes(conn: duckdb.DuckDBPyConnection, index: dict[str, ServiceSignals]) -> None:
+    """Every complaint spike, linked to a story or not (the alerts stage reads them), replaced as a whole."""
+    now = datetime.now(UTC)
+    conn.execute("DELETE FROM signal_spike")
+    rows = [
+        [o.service, o.onset_at, o.detected_at or o.onset_at, o.peak_at, o.peak_value, now]
+        for signals in index.values()
+        for o in signals.onsets
+    ]
+    if rows:
+        conn.executemany("INSERT INTO signal_spike VALUES (?, ?, ?, ?, ?, ?)", rows)
 
 
 def _load_signals(conn: duckdb.DuckDBPyConnection) -> list[SignalPoint]:

@@ -99,6 +99,8 @@ class Onset:
     peak_value: float
     baseline: float
     threshold: float
+    # The point that confirmed the spike: a run reading the series as it grew could not have known it sooner.
+    detected_at: datetime | None = None
 
 
 _TS_NAMES = ("ts", "time", "timestamp", "datetime", "date")
@@ -230,7 +232,8 @@ def detect_onsets(
                 start = _rise_start(points, i, quiet)
                 end = _spike_end(points, i, quiet, rules.settle_points)
                 peak_at, peak = max(points[start:end], key=lambda p: (p[1], -p[0].timestamp()))
-                onsets.append(Onset(service, points[start][0], peak_at, peak, base, threshold))
+                detected_at = points[i + rules.confirm_points - 1][0]
+                onsets.append(Onset(service, points[start][0], peak_at, peak, base, threshold, detected_at))
                 i = end
                 continue
         history.append(points[i][1])

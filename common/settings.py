@@ -48,12 +48,31 @@ class FetchSettings:
 
 
 @dataclass(frozen=True)
+class AlertSettings:
+    """How alerts are delivered. Every value can be set under ``[alerts]`` in the config; the secrets also
+    from the environment (``SCOOPTRACE_WEBHOOK_SECRET``, ``SCOOPTRACE_SMTP_PASSWORD``), which wins."""
+
+    smtp_host: str | None = None  # no host: e-mail alerts stay pending (and are listed) until one is set
+    smtp_port: int = 587
+    sender: str = "scooptrace@localhost"
+    starttls: bool = True  # upgrade the SMTP session with STARTTLS (certificate verified) before login
+    smtp_cafile: str | None = None  # CA bundle to verify the SMTP server with (default: the system's)
+    username: str | None = None
+    password: str | None = None
+    # Webhook bodies are signed: X-Scooptrace-Signature: sha256=<HMAC-SHA256 hex of the body with this secret>.
+    webhook_secret: str | None = None
+    # Where the app is served, for links to the story in messages and the Atom feed (e.g. http://host:8501).
+    app_url: str | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     # --db: a DuckLake catalog file (SQLite) or a postgresql:// URL. Kept as text: a URL is not a path.
     db: str = DEFAULT_DB
     # The Parquet data folder. Default for a file catalog: PATH.files beside it; required for PostgreSQL.
     data_path: str | None = None
     fetch: FetchSettings = field(default_factory=FetchSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
     # Worker processes for article extraction (0: one per core).
     workers: int = 0
     # Articles written per transaction: a run killed at any moment loses at most this batch.
@@ -74,7 +93,7 @@ def _coerce(cls: type, section: dict[str, Any], where: str) -> dict[str, Any]:
     known = {f.name: f for f in fields(cls)}
     out: dict[str, Any] = {}
     for key, value in section.items():
-        if key not in known or key == "fetch":
+        if key not in known or key in ("fetch", "alerts"):
             raise UsageError(f"{where}: unknown setting {key!r}")
         if key == "allow_hosts":
             value = tuple(value)
@@ -102,12 +121,22 @@ def load_settings(
         except tomllib.TOMLDecodeError as exc:
             raise UsageError(f"{config_path}: invalid TOML: {exc}") from exc
         fetch_section = data.pop("fetch", {})
+        alerts_section = data.pop("alerts", {})
         settings = replace(settings, **_coerce(Settings, data, config_path))
         fetch = replace(settings.fetch, **_coerce(FetchSettings, fetch_section, f"{config_path} [fetch]"))
-        settings = replace(settings, fetch=fetch)
+        alerts = replace(settings.alerts, **_coerce(AlertSettings, alerts_section, f"{config_path} [alerts]"))
+        settings = replace(settings, fetch=fetch, alerts=alerts)
     settings = replace(settings, db=db or env.get("SCOOPTRACE_DB") or settings.db)
     if env.get("SCOOPTRACE_DATA_PATH"):
         settings = replace(settings, data_path=env["SCOOPTRACE_DATA_PATH"])
+    secrets: dict[str, Any] = {
+        "webhook_secret": env.get("SCOOPTRACE_WEBHOOK_SECRET"),
+        "password": env.get("SCOOPTRACE_SMTP_PASSWORD"),
+    }
+    if any(secrets.values()):
+        settings = replace(
+            settings, alerts=replace(settings.alerts, **{k: v for k, v in secrets.items() if v})
+        )
     if allow_hosts:
         fetch = replace(settings.fetch, allow_hosts=settings.fetch.allow_hosts + tuple(allow_hosts))
         settings = replace(settings, fetch=fetch)

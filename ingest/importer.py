@@ -186,7 +186,7 @@ def run_import(settings: Settings, path: Path, *, fmt: str | None, cluster: bool
     with db.writer(settings.db, settings.lock_wait_seconds, data_path=settings.data_path) as writer:
         store_rows(writer, rows, summary, now, settings.batch_size)
         if cluster:
-            summary.cluster, summary.cluster_text = update_stories(writer.conn)
+            summary.cluster, summary.cluster_text = update_stories(writer.conn, settings)
     summary.seconds = round(time.monotonic() - started, 2)
     return summary
 

@@ -106,13 +106,16 @@ def run_ingest(
         # each picks up every article not yet clustered (its own and the others').
         wait = max(settings.lock_wait_seconds, STORIES_LOCK_WAIT_SECONDS)
         with db.writer(settings.db, wait, scope="stories", data_path=settings.data_path) as writer:
-            summary.cluster, summary.cluster_text = update_stories(writer.conn)
+            summary.cluster, summary.cluster_text = update_stories(writer.conn, settings)
         summary.seconds = round(time.monotonic() - started, 2)
     return summary
 
 
-def update_stories(conn: duckdb.DuckDBPyConnection) -> tuple[dict[str, Any] | None, str]:
-    """The story and first-report stages: their figures (for --json) and their one-line summaries."""
+def update_stories(
+    conn: duckdb.DuckDBPyConnection, settings: Settings | None = None
+) -> tuple[dict[str, Any] | None, str]:
+    """The story, first-report and (with settings) alert stages: their figures (for --json) and their
+    one-line summaries."""
     from cluster.report_store import update_reports
     from cluster.store import update_stories as cluster_update
 
@@ -120,7 +123,24 @@ def update_stories(conn: duckdb.DuckDBPyConnection) -> tuple[dict[str, Any] | No
     reports = update_reports(conn)
     figures: dict[str, Any] = stories.as_dict()
     figures["reports"] = reports.as_dict()
-    return figures, f"{stories.describe()}\n{reports.describe()}"
+    text = f"{stories.describe()}\n{reports.describe()}"
+    if settings is not None:
+        figures["alerts"], alerts_text = update_alerts(conn, settings)
+        text += f"\n{alerts_text}"
+    return figures, text
+
+
+def update_alerts(conn: duckdb.DuckDBPyConnection, settings: Settings) -> tuple[dict[str, Any], str]:
+    """The alerts stage after the stories are updated. It never fails the run: an error is logged and
+    reported in the summary, and the alerts are raised by the next run."""
+    from alerts.run import run_alerts
+
+    try:
+        summary = run_alerts(conn, settings)
+    except Exception as exc:
+        log.exception("alerts stage failed; the next run raises what this one could not")
+        return {"error": f"{type(exc).__name__}: {exc}"}, f"alerts: failed ({type(exc).__name__}: {exc})"
+    return summary.as_dict(), summary.describe()
 
 
 async def crawl(

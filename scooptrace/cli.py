@@ -254,7 +254,13 @@ def register_optional_commands() -> None:
     import importlib
 
     # Each stage owns its commands in its own module, with a ``register(cli)`` function.
-    for module_name in ("cluster.cli", "cluster.report_cli", "scooptrace.app_cli", "scooptrace.demo.cli"):
+    for module_name in (
+        "cluster.cli",
+        "cluster.report_cli",
+        "alerts.cli",
+        "scooptrace.app_cli",
+        "scooptrace.demo.cli",
+    ):
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:

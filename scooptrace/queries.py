@@ -31,7 +31,7 @@ PUBLIC_VIEWS = (
     "outlet_stats",
 )
 # Views the first-report stage adds beside the public ones; used when present.
-EXTRA_VIEWS = ("story_outages",)
+EXTRA_VIEWS = ("story_outages", "watches", "alerts")
 DEFAULT_DB = "scooptrace.duckdb"
 
 # How far around a story's coverage the outage signals are shown: complaints usually start before the first
@@ -288,3 +288,71 @@ def recent_story_ids(db_path: Path, limit: int = 50) -> pd.DataFrame:
     sql = """SELECT story_id, headline, first_published_at FROM stories
              ORDER BY first_published_at DESC, story_id LIMIT ?"""
     return _fetch_df(db_path, sql, [limit])
+
+
+def watches(db_path: Path) -> pd.DataFrame:
+    """Every saved watch."""
+    return _fetch_df(
+        db_path,
+        "SELECT name, terms, outlets, languages, min_outlets, webhook, email FROM watches ORDER BY name",
+    )
+
+
+def alerts(db_path: Path, limit: int = 500) -> pd.DataFrame:
+    """The alerts raised by the runs, newest first, with where each was delivered."""
+    return _fetch_df(
+        db_path,
+        "SELECT raised_at, watch, trigger, detail, story_id, delivered_at.webhook AS webhook_at, "
+        "delivered_at.email AS email_at, pending_channels, failed_channels, delivery_error, alert_id "
+        "FROM alerts ORDER BY raised_at DESC, alert_id DESC LIMIT ?",
+        [limit],
+    )
+
+
+def alert_replay(db_path: Path) -> pd.DataFrame:
+    """What each watch would have received had a run happened at every instant something changed (an
+    article published, a complaint spike confirmed, a statement posted), and at what minute."""
+    from alerts.match import load_aliases
+    from alerts.params import PARAMS
+    from alerts.store import load_spikes, load_story_facts, load_watches
+    from alerts.triggers import replay
+
+    conn = read_connection(db_path)
+    try:
+        watch_list = load_watches(conn)
+        spikes = load_spikes(conn) if watch_list else []
+        facts = (
+            load_story_facts(conn, None, datetime.min.replace(tzinfo=UTC), PARAMS.text_chars)
+            if watch_list
+            else []
+        )
+    finally:
+        conn.close()
+    replayed = replay(watch_list, facts, spikes, load_aliases())
+    return pd.DataFrame(
+        {
+            "raised_at": [a.raised_at for a in replayed],
+            "watch": [a.watch for a in replayed],
+            "trigger": [a.trigger for a in replayed],
+            "detail": [a.detail for a in replayed],
+            "story_id": [a.story_id for a in replayed],
+        }
+    )
+
+
+def alerts_atom(db_path: Path, app_url: str | None = None) -> bytes:
+    """The Atom feed of the stored alerts (the same document as ``scooptrace alerts --atom FILE``)."""
+    from alerts.deliver import atom_feed
+    from alerts.model import Alert
+    from alerts.store import list_alerts
+
+    conn = read_connection(db_path)
+    try:
+        rows = list_alerts(conn)
+    finally:
+        conn.close()
+    items = [
+        Alert(r["alert_id"], r["watch"], r["story_id"], r["trigger"], r["raised_at"], r["detail"])
+        for r in rows
+    ]
+    return atom_feed(items, feed_id="urn:scooptrace:alerts", now=datetime.now(UTC), app_url=app_url)

@@ -339,3 +339,84 @@ SELECT b.*,
 FROM stories_base b
 LEFT JOIN story_report r ON r.story_id = b.story_id
 LEFT JOIN outage o ON o.story_id = b.story_id AND o.pick = 1;
+
+-- migration 2: complaint spikes, watches and alerts
+-- Written without keys or indexes (DuckLake has none): idempotence comes from anti-joins in alerts/store.py.
+
+-- Every complaint spike the signals stage found (cluster/report_store.py rewrites them when signals change),
+-- linked to a story or not: the alerts stage needs the spikes nobody has written about yet.
+CREATE TABLE signal_spike (
+    service VARCHAR NOT NULL,
+    onset_at TIMESTAMPTZ NOT NULL,        -- where the rise began
+    detected_at TIMESTAMPTZ NOT NULL,     -- the point that confirmed it: no run could have known it before
+    peak_at TIMESTAMPTZ NOT NULL,
+    peak_value DOUBLE NOT NULL,
+    computed_at TIMESTAMPTZ NOT NULL
+);
+-- So the next report update finds the spikes of signals imported before this migration.
+DELETE FROM report_state WHERE key = 'signals_fingerprint';
+
+-- A saved search (`scooptrace watch add`). One row per name.
+CREATE TABLE watch (
+    name VARCHAR NOT NULL,
+    terms VARCHAR NOT NULL,               -- every term must match, in any language, through the aliases
+    outlets VARCHAR[],                    -- empty: any outlet
+    languages VARCHAR[],                  -- empty: any language
+    min_outlets INTEGER,                  -- outlets_reached fires when a story reaches this many
+    webhook VARCHAR,
+    email VARCHAR,
+    created_at TIMESTAMPTZ NOT NULL
+);
+
+-- An alert raised for a watch. alert_id is a digest of (watch, story_id, trigger[, language]): one row each.
+CREATE TABLE alert (
+    alert_id VARCHAR NOT NULL,
+    watch VARCHAR NOT NULL,
+    story_id VARCHAR NOT NULL,            -- 'spike:<service>:<onset>' for a spike no story covers yet
+    trigger VARCHAR NOT NULL,             -- new_story | outlets_reached | language_reached |
+                                          -- spike_without_coverage | coverage_after_spike | statement
+    raised_at TIMESTAMPTZ NOT NULL,
+    detail VARCHAR NOT NULL,              -- one or two sentences for people
+    data JSON                             -- the facts behind it (first outlet, lag, language, ...)
+);
+
+-- One row per alert and channel (webhook, email), written in the same transaction as the alert as
+-- 'pending'; 'delivered' once the receiver accepted it, 'failed' after too many failed runs.
+CREATE TABLE alert_delivery (
+    alert_id VARCHAR NOT NULL,
+    channel VARCHAR NOT NULL,             -- webhook | email
+    target VARCHAR NOT NULL,              -- the URL or address at the time the alert was raised
+    state VARCHAR NOT NULL,               -- pending | delivered | failed
+    failures INTEGER NOT NULL,
+    next_attempt_at TIMESTAMPTZ NOT NULL,
+    last_error VARCHAR,
+    delivered_at TIMESTAMPTZ
+);
+
+-- Facts about the alerting runs (e.g. when the last one looked at the stories).
+CREATE TABLE alert_state (
+    key VARCHAR NOT NULL,
+    value VARCHAR
+);
+
+CREATE VIEW watches AS
+SELECT name, terms, outlets, languages, min_outlets, webhook, email, created_at
+FROM watch;
+
+CREATE VIEW alerts AS
+WITH delivery AS (
+    SELECT alert_id,
+           max(delivered_at) FILTER (WHERE channel = 'webhook') AS webhook_at,
+           max(delivered_at) FILTER (WHERE channel = 'email') AS email_at,
+           list(channel ORDER BY channel) FILTER (WHERE state = 'pending') AS pending,
+           list(channel ORDER BY channel) FILTER (WHERE state = 'failed') AS failed,
+           string_agg(channel || ': ' || last_error, '; ' ORDER BY channel)
+               FILTER (WHERE last_error IS NOT NULL AND state <> 'delivered') AS last_error
+    FROM alert_delivery GROUP BY alert_id
+)
+SELECT a.alert_id, a.watch, a.story_id, a.trigger, a.raised_at, a.detail,
+       CASE WHEN d.alert_id IS NULL THEN NULL
+            ELSE struct_pack(webhook := d.webhook_at, email := d.email_at) END AS delivered_at,
+       coalesce(d.pending, []) AS pending_channels, coalesce(d.failed, []) AS failed_channels,
+       d.last_error AS delivery_error, a.data
+FROM alert a LEFT JOIN delivery d USING (alert_id);

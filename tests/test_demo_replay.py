@@ -245,3 +245,26 @@ def test_second_run_reuses_the_database(built: Built) -> None:
     assert "reusing" in run.stdout
     assert "round 1/6" not in run.stdout
     assert built.db.stat().st_mtime_ns == before
+
+
+def test_the_demo_watch_hears_of_the_outage_before_geekwire(built: Built) -> None:
+    from scooptrace.queries import alert_replay
+
+    [watch] = built.rows("SELECT name, terms FROM watches")
+    assert watch == {"name": "Amazon outage", "terms": "Amazon outage"}
+    geekwire = next(a for a in members(built.world, CENTRE) if a.key == GEEKWIRE_FIRST)
+    centre = built.story_of(GEEKWIRE_FIRST)
+    replay = alert_replay(built.db).to_dict("records")
+    spike = [r for r in replay if r["trigger"] == "spike_without_coverage" and "Amazon" in r["story_id"]]
+    assert len(spike) == 1
+    assert geekwire.published - timedelta(minutes=40) < spike[0]["raised_at"] < geekwire.published
+    when = {r["trigger"]: r["raised_at"] for r in replay if r["story_id"] == centre}
+    assert when["new_story"] == when["coverage_after_spike"] == geekwire.published
+    assert when["statement"] == datetime(2026, 10, 6, 22, 24, tzinfo=UTC)
+    # The neighbours that are not Amazon outages never reach this watcher.
+    for event_id in ("amazon-kindle-launch", "teams-outage"):
+        stories = {built.story_of(a.key) for a in members(built.world, event_id)}
+        assert not stories & {r["story_id"] for r in replay}, event_id
+    # The live runs raised the centre story's alerts too (at the real time of the run).
+    live = built.rows("SELECT trigger FROM alerts WHERE story_id = ?", [centre])
+    assert {"new_story", "outlets_reached", "language_reached"} <= {r["trigger"] for r in live}

@@ -32,6 +32,7 @@ DEFAULT_ROOT = Path("build") / "demo"
 DEFAULT_WORLD_PORT = 8599
 CENTRE_URL_SUFFIX = "/o/geekwire/news/amazon-com-checkout-outage-shoppers"
 # Settings for the ingest runs of the demo: every outlet is on 127.0.0.1, so one host serves ~60 pages.
+DEMO_WATCH = "Amazon outage"
 DEMO_CONFIG = "[fetch]\nper_host_concurrency = 8\ndeadline_seconds = 20.0\n"
 
 
@@ -174,6 +175,19 @@ def ingest_args(paths: DemoPaths) -> list[str]:
     ]
 
 
+def add_demo_watch(paths: DemoPaths, echo: Echo) -> None:
+    """The watcher of the story: the Alerts page shows what reached them, and at what simulated minute."""
+    result = run_cli(
+        ["watch", "add", DEMO_WATCH, "--terms", DEMO_WATCH, "--min-outlets", "5", "--db", str(paths.db)]
+    )
+    if result.unknown_command:
+        echo("  watch: `scooptrace watch` is not available in this build; skipped")
+        return
+    if result.returncode != 0:
+        raise DemoError(f"watch add failed (exit {result.returncode}):\n{tail(result.stderr)}")
+    echo(f'  watch: "{DEMO_WATCH}" (terms in any language, alert when 5 outlets cover it)')
+
+
 def import_signals(world: World, paths: DemoPaths, echo: Echo) -> None:
     """The complaint counts (service per row), then each status page's feed with its service named."""
     imports: list[tuple[Path, list[str]]] = [(paths.complaints, [])]
@@ -246,6 +260,7 @@ def build_demo(world: World, paths: DemoPaths, echo: Echo, world_port: int = 0) 
     with running(bind_world_server(world, clock, world_port, echo)) as server:
         write_inputs(world, server, paths)
         echo(f"2. feeds file {paths.opml}: {sum(len(o.feeds) for o in world.outlets.values())} feeds")
+        add_demo_watch(paths, echo)
         echo(f"3. {len(world.rounds)} ingest rounds, as cron would run them:")
         for number, instant in enumerate(world.rounds, start=1):
             ingest_round(number, instant, world, clock, paths, echo)
