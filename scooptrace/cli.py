@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
+from common.text import plural
 from scooptrace.errors import ScooptraceError
 from scooptrace.settings import Settings, load_settings
 
@@ -47,7 +48,19 @@ def setup_logging(verbose: bool) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class ScooptraceGroup(click.Group):
+    """The ``scooptrace`` group: an error raised on purpose becomes one line on stderr and its exit status,
+    the same under ``main()`` and click's test runner."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ScooptraceError as exc:
+            click.echo(f"scooptrace: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=ScooptraceGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 @click.version_option(package_name="scooptrace")
 def cli(verbose: bool) -> None:
@@ -103,6 +116,9 @@ def import_(
 
     settings = build_settings(db, config)
     summary = run_import(settings, Path(file), fmt=fmt, cluster=not no_cluster)
+    if as_json:  # the JSON holds them too; a person watching the terminal sees them at once
+        for line in [*summary.notes, *summary.problems]:
+            click.echo(line, err=True)
     emit_summary(summary, as_json)
 
 
@@ -124,7 +140,7 @@ def feeds_list(db: str | None, config: str | None, as_json: bool) -> None:
         return
     for row in rows:
         state = row["last_error"] or (f"HTTP {row['last_status']}" if row["last_status"] else "never fetched")
-        click.echo(f"{row['outlet']}\t{row['feed_url']}\t{row['n_articles']} articles\t{state}")
+        click.echo(f"{row['outlet']}\t{row['feed_url']}\t{plural(row['n_articles'], 'article')}\t{state}")
 
 
 @feeds.command("add")
@@ -156,7 +172,7 @@ def feeds_import(db: str | None, config: str | None, file: str) -> None:
     from ingest.feedcmd import import_feeds
 
     added, known = import_feeds(build_settings(db, config), Path(file))
-    click.echo(f"{added} feeds added, {known} already known")
+    click.echo(f"{plural(added, 'feed')} added, {known} already known")
 
 
 @feeds.command("export")
