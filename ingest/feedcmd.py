@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest import store
-from ingest.feeds import FeedSpec, check_url, load_feeds_file, normalize_language, to_opml, to_toml
+from ingest.feeds import FeedSpec, check_language, check_url, load_feeds_file, to_opml, to_toml
 from scooptrace import db
 from scooptrace.errors import UsageError
 from scooptrace.settings import Settings
@@ -29,11 +29,12 @@ def add_feed(
     settings: Settings, url: str, *, outlet: str | None, language: str | None, site_url: str | None
 ) -> FeedSpec:
     problem = check_url(url)
-    if problem:
-        raise UsageError(problem)
+    code, language_problem = check_language(language)
+    if problem or language_problem:
+        raise UsageError(problem or f"--language: {language_problem}")
     from urllib.parse import urlsplit
 
-    spec = FeedSpec(url, outlet or urlsplit(url).hostname or url, site_url, normalize_language(language))
+    spec = FeedSpec(url, outlet or urlsplit(url).hostname or url, site_url, code)
     with db.writer(settings.db_path, settings.lock_wait_seconds) as writer:
         store.sync_feeds(writer.conn, [spec], db.utcnow(), exclusive=False)
     return spec

@@ -18,6 +18,7 @@ from typing import Any
 import click
 import duckdb
 
+from common.processes import quiet_worker
 from ingest import store
 from ingest.extract import extract_page, warm_up
 from ingest.feeds import load_feeds_file
@@ -106,7 +107,7 @@ async def crawl(settings: Settings, writer: db.Writer, summary: IngestSummary, p
     async with Fetcher(settings.fetch) as fetcher:
         feeds, summary.feeds_waiting = store.due_feeds(writer.conn, db.utcnow())
         summary.feeds_total = len(feeds) + summary.feeds_waiting
-        with ProcessPoolExecutor(max_workers=settings.worker_count()) as pool:
+        with ProcessPoolExecutor(max_workers=settings.worker_count(), initializer=quiet_worker) as pool:
             loop = asyncio.get_running_loop()
 
             def warm_workers() -> None:

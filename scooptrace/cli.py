@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -207,13 +209,28 @@ def register_optional_commands() -> None:
         module.register(cli)
 
 
+STOPPED_BY: list[str] = []  # the signal that stopped this process, for its one-line message
+
+
+def on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM is handled as Ctrl-C is (asyncio cancels its tasks, every ``with`` block unwinds: worker
+    pools, the writer's lock), then reported as SIGTERM."""
+    STOPPED_BY.append("SIGTERM")
+    signal.raise_signal(signal.SIGINT)
+
+
 def main(argv: list[str] | None = None) -> None:
     register_optional_commands()
+    signal.signal(signal.SIGTERM, on_sigterm)
     try:
-        cli.main(args=argv, prog_name="scooptrace", standalone_mode=False)
+        status = cli.main(args=argv, prog_name="scooptrace", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
+        # click turns Ctrl-C (and our SIGTERM) into Abort; one line, never a traceback
+        terminated = bool(STOPPED_BY)
+        # Cancelled connection attempts are collected at exit with a warning each: noise after a stop.
+        warnings.filterwarnings("ignore", "coroutine .* was never awaited", RuntimeWarning)
+        click.echo(f"scooptrace: stopped ({'SIGTERM' if terminated else 'Ctrl-C'})", err=True)
+        sys.exit(143 if terminated else 130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
@@ -222,4 +239,5 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    sys.exit(0)
+    # Outside standalone mode click returns an ``Exit``'s status instead of raising it.
+    sys.exit(status if isinstance(status, int) else 0)

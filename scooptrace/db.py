@@ -10,6 +10,7 @@ lock file, works on a private copy (``<db>.work``), and *publishes* by copying i
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import re
 import shutil
@@ -28,6 +29,7 @@ from scooptrace.errors import DatabaseError, LockBusyError
 
 _MIGRATION_HEADER = re.compile(r"^-- migration (\d+): (.+)$", re.MULTILINE)
 LOCKED_MESSAGE = "Could not set lock on file"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -95,12 +97,16 @@ def exclusive_lock(db_path: Path, wait_seconds: float) -> Iterator[None]:
     except OSError as exc:
         raise DatabaseError(f"cannot create lock file {path}: {exc.strerror}") from exc
     deadline = time.monotonic() + wait_seconds
+    said = False
     try:
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError as exc:
+                if not said:  # at once, so nobody stares at a silent terminal
+                    said = True
+                    log.warning(waiting_message(handle, db_path, wait_seconds))
                 if time.monotonic() >= deadline:
                     raise LockBusyError(
                         f"another scooptrace writer (ingest, import or cluster) is using {db_path}; "
@@ -114,6 +120,17 @@ def exclusive_lock(db_path: Path, wait_seconds: float) -> Iterator[None]:
         yield
     finally:
         handle.close()
+
+
+def waiting_message(handle: Any, db_path: Path, wait_seconds: float) -> str:
+    """ "waiting up to 10s for another writer (pid 123) ..." from the lock file's holder."""
+    handle.seek(0)
+    holder = handle.read().strip()
+    who = f" (pid {holder})" if holder.isdigit() else ""
+    return (
+        f"another scooptrace writer{who} holds {db_path}; waiting up to {wait_seconds:g}s for it to finish "
+        "(lock_wait_seconds in the settings file)"
+    )
 
 
 class Writer:

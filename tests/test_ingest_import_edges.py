@@ -138,3 +138,24 @@ def test_one_row_is_singular(tmp_path: Path) -> None:
     result = run_import(tmp_path, "one.csv", (HEADER + row(1)).encode())
     assert result.exit_code == 0, result.output
     assert "1 row: 1 added" in result.stderr and "1 rows" not in result.stderr
+
+
+def test_second_writer_says_at_once_that_it_waits(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import fcntl
+    import logging
+
+    config = tmp_path / "s.toml"
+    config.write_text("lock_wait_seconds = 1.0\n", encoding="utf-8")
+    csv_file = tmp_path / "one.csv"
+    csv_file.write_text(HEADER + row(1), encoding="utf-8")
+    db = tmp_path / "news.duckdb"
+    with open(str(db) + ".lock", "a+") as held, caplog.at_level(logging.WARNING, logger="scooptrace.db"):
+        held.write("4242\n")
+        held.flush()
+        fcntl.flock(held, fcntl.LOCK_EX)
+        result = CliRunner().invoke(cli, ["import", "--db", str(db), "--config", str(config), str(csv_file)])
+    assert result.exit_code == 75
+    assert (
+        f"another scooptrace writer (pid 4242) holds {db}; waiting up to 1s for it to finish" in caplog.text
+    )
+    assert "waited 1s" in result.stderr

@@ -153,7 +153,7 @@ def ingest_round(
     )
     result = run_cli(ingest_args(paths))
     if result.returncode != 0:
-        raise DemoError(f"ingest round {number} failed (exit {result.returncode}):\n{tail(result.stderr)}")
+        raise DemoError(f"ingest round {number} {exit_words(result.returncode)}:\n{tail(result.stderr)}")
     echo(f"    ingest: {describe_summary(result.stdout)}")
     return result
 
@@ -192,6 +192,14 @@ def import_signals(world: World, paths: DemoPaths, echo: Echo) -> None:
 
 class DemoError(ScooptraceError):
     """A step of the demo failed; the message carries the tail of its error output."""
+
+
+def exit_words(returncode: int) -> str:
+    """ "failed (exit 1)", or "was stopped (SIGTERM)" for a child killed by a signal."""
+    if returncode < 0 or returncode in (130, 143):
+        number = -returncode if returncode < 0 else returncode - 128
+        return f"was stopped ({signal.Signals(number).name})"
+    return f"failed (exit {returncode})"
 
 
 def tail(text: str, lines: int = 15) -> str:
