@@ -35,9 +35,7 @@ def render() -> None:
             "feed_url"
         ].str.lower().str.contains(needle, regex=False)
         shown = shown[hit]
-    st.dataframe(
-        display_frame(shown, _common.current_zone()), hide_index=True, width="stretch", column_config=COLUMNS
-    )
+    _common.table(display_frame(shown, _common.current_zone()), COLUMNS)
 
 
 COLUMNS = {
@@ -56,6 +54,7 @@ COLUMNS = {
 def display_frame(frame: pd.DataFrame, zone_name: str) -> pd.DataFrame:
     out = frame.copy()
     out["feed_url"] = out["feed_url"].map(safe_url)
+    out["last_error"] = out["last_error"].fillna("")
     fetched = to_zone(out["last_fetched_at"], zone_name)
     out["last_fetched_at"] = fetched.dt.strftime("%Y-%m-%d %H:%M %Z").where(fetched.notna(), "never")
     out["health"] = [
@@ -68,12 +67,13 @@ def display_frame(frame: pd.DataFrame, zone_name: str) -> pd.DataFrame:
 
 
 def health(error: object, failures: float | None, fetched: object) -> str:
+    """Plain words, no emoji: a machine without an emoji font shows an emoji as an empty box."""
     if fetched is None or pd.isna(fetched):
-        return "⏳ never fetched"
+        return "Never fetched"
     count = int(failures) if failures is not None and not pd.isna(failures) else 0
     if count > 0 or (error is not None and not pd.isna(error)):
-        return f"❌ failing ({count} in a row)" if count else "❌ failing"
-    return "✅ ok"
+        return f"Failing ({count} in a row)" if count else "Failing"
+    return "OK"
 
 
 if __name__ == "__main__":

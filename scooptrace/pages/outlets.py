@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -44,7 +46,32 @@ def render() -> None:
     first = next((c for c in FIRST_COLUMNS if c in frame.columns), None)
     if first is not None:
         frame = frame.sort_values([first, "outlet"], ascending=[False, True])
-    st.dataframe(frame, hide_index=True, width="stretch")
+    _common.table(frame, column_labels(frame.columns))
+
+
+# Human labels for the outlet_stats columns; a column not listed gets its name in words.
+COLUMN_LABELS = {
+    "outlet": ("Outlet", None),
+    "stories_covered": ("Stories covered", None),
+    "stories_first": ("Stories first", "Stories this outlet reported first"),
+    "times_credited": ("Times credited", "Articles of other outlets that credit this one"),
+    "times_credited_first": ("Credited as first", "Credits that say this outlet was first"),
+    "credited_by_outlets": ("Credited by (outlets)", "How many outlets credit this one"),
+    "median_lag_seconds_following": ("Median lag following (s)", "When not first: median delay, seconds"),
+    "median_lag_minutes_following": ("Median lag following (min)", "When not first: median delay, minutes"),
+    "articles_crediting_others": ("Articles crediting others", None),
+    "outlets_credited": ("Outlets credited", "How many other outlets this one credits"),
+}
+
+
+def column_labels(columns: pd.Index) -> dict[str, Any]:
+    """st.column_config for every column: a human label (and help), never the raw SQL name."""
+    config: dict[str, Any] = {}
+    for name in columns:
+        label, help_text = COLUMN_LABELS.get(str(name), (str(name).replace("_", " ").capitalize(), None))
+        width = "medium" if name == "outlet" else "small"
+        config[str(name)] = st.column_config.Column(label, help=help_text, width=width)
+    return config
 
 
 LAG_COLUMNS = ("median_lag_minutes_following", "median_lag_minutes")

@@ -37,15 +37,7 @@ def render() -> None:
             st.info("No story matches these filters. Widen the time range or clear the filters.")
         return
     shown = display_frame(frame, _common.current_zone())
-    event = st.dataframe(
-        shown,
-        hide_index=True,
-        width="stretch",
-        on_select="rerun",
-        selection_mode="single-row",
-        key="stories_table",
-        column_config=COLUMNS,
-    )
+    event = _common.table(shown, COLUMNS, on_select="rerun", selection_mode="single-row", key="stories_table")
     st.caption(f"{len(frame)} stories shown (newest first, at most {flt.limit}).")
     rows = event.selection.rows if event is not None else []
     if rows:
@@ -78,10 +70,11 @@ def filters(outlets: list[str], languages: list[str]) -> queries.StoryFilter:
     )
 
 
+# The headline first and pinned, then who broke it: on a phone those two are what fits.
 COLUMNS = {
-    "first_time": st.column_config.TextColumn("First report"),
-    "headline": st.column_config.TextColumn("Headline", width="large"),
-    "first_outlet": st.column_config.TextColumn("Broken by"),
+    "headline": st.column_config.TextColumn("Headline", width="large", pinned=True),
+    "first_outlet": st.column_config.TextColumn("Broken by", width=110),
+    "first_time": st.column_config.TextColumn("First report", width=140),
     "n_outlets": st.column_config.NumberColumn("Outlets", format="%d"),
     "spread": st.column_config.TextColumn("Spread", help="From the first report to the latest article"),
     "languages": st.column_config.ListColumn("Languages"),

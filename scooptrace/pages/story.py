@@ -18,6 +18,7 @@ from scooptrace.pages._text import (
     format_lag,
     format_time,
     safe_url,
+    times_in_zone,
 )
 
 
@@ -88,8 +89,9 @@ def show_story(state: queries.DbStatus, info: dict[str, Any], timeline: pd.DataF
     st.caption(chart_note(complaints, zone_name))
     st.altair_chart(_chart.spread_chart(timeline, zone_name, domain), width="stretch")
     evidence = info.get("first_report_evidence")
-    if evidence:
-        st.info(escape_markdown(evidence), icon=":material/verified:")
+    if evidence:  # stored in the outlet's zone; shown in the reader's, like every time on the page
+        local = times_in_zone(str(evidence), info.get("first_published_at"), zone_name)
+        st.info(escape_markdown(local), icon=":material/verified:")
     articles_table(timeline, zone_name)
     downloads(info, timeline)
     citations_table(citations)
@@ -166,15 +168,25 @@ def time_to_outlets(timeline: pd.DataFrame, count: int) -> str | None:
     return format_duration((firsts.iloc[count - 1] - firsts.iloc[0]).total_seconds())
 
 
+# Widths in pixels add up to what a 1400 px window leaves beside the sidebar, the title taking the rest: no
+# sideways scrolling.
 ARTICLE_COLUMNS = {
-    "when": st.column_config.TextColumn("Published"),
-    "lag": st.column_config.TextColumn("Lag"),
-    "outlet": st.column_config.TextColumn("Outlet"),
+    "when": st.column_config.TextColumn("Published", width=135),
+    "lag": st.column_config.TextColumn("Lag", width=80),
+    "outlet": st.column_config.TextColumn("Outlet", width=115),
     "title": st.column_config.TextColumn("Title", width="large"),
-    "language": st.column_config.TextColumn("Lang."),
-    "kind": st.column_config.TextColumn("Kind"),
-    "link": st.column_config.LinkColumn("Link", display_text="open ↗"),
-    "time_source": st.column_config.TextColumn("Time from", help="page metadata, feed date, or first sight"),
+    "language": st.column_config.TextColumn("Lang.", width=45),
+    "kind": st.column_config.TextColumn("Kind", width=110),
+    "link": st.column_config.LinkColumn("Link", display_text="open ↗", width=60),
+    "time_source": st.column_config.TextColumn(
+        "Time from", help="page metadata, feed date, or first sight", width=75
+    ),
+}
+CITATION_COLUMNS = {
+    "citing_outlet": st.column_config.TextColumn("Citing outlet", width="small"),
+    "cited_outlet": st.column_config.TextColumn("Credits", width="small"),
+    "kind": st.column_config.TextColumn("By", help="link: a hyperlink; mention: named in the text", width=70),
+    "evidence": st.column_config.TextColumn("Evidence", width="large"),
 }
 
 
@@ -201,9 +213,7 @@ def articles_frame(timeline: pd.DataFrame, zone_name: str) -> pd.DataFrame:
 
 def articles_table(timeline: pd.DataFrame, zone_name: str) -> None:
     st.subheader("Articles")
-    st.dataframe(
-        articles_frame(timeline, zone_name), hide_index=True, width="stretch", column_config=ARTICLE_COLUMNS
-    )
+    _common.table(articles_frame(timeline, zone_name), ARTICLE_COLUMNS)
 
 
 def downloads(info: dict[str, Any], timeline: pd.DataFrame) -> None:
@@ -230,7 +240,7 @@ def citations_table(citations: pd.DataFrame) -> None:
     with st.expander(f"Who credits whom ({len(citations)} citations)"):
         shown = citations[["citing_outlet", "cited_outlet", "kind", "evidence"]].copy()
         shown["evidence"] = shown["evidence"].fillna("").map(bidi_isolate)
-        st.dataframe(shown, hide_index=True, width="stretch")
+        _common.table(shown, CITATION_COLUMNS)
 
 
 if __name__ == "__main__":
