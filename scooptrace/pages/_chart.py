@@ -132,7 +132,7 @@ def timeline_chart(
     if not edges.empty:
         layers.append(edge_layer(edges, x, y))
     layers.append(point_layer(points, x, y))
-    layers += marker_layers(markers, x, zone_name, domain, height)
+    layers += marker_layers(markers, x, zone_name, domain)
     outlets = alt.layer(*layers)
     if complaints.empty:
         return cast(alt.LayerChart, outlets.properties(height=height))
@@ -193,9 +193,7 @@ def edge_layer(edges: pd.DataFrame, x: alt.X, y: alt.Y) -> alt.Chart:
 MARKER_COLORS = {"onset": "#b71c1c", "statement": "#2e7d32"}
 
 
-def marker_layers(
-    markers: list[Marker], x: alt.X, zone_name: str, domain: list[str], height: int
-) -> list[alt.Chart]:
+def marker_layers(markers: list[Marker], x: alt.X, zone_name: str, domain: list[str]) -> list[alt.Chart]:
     """A dashed rule and a label per marker; constant colours so they never share the articles' colour scale.
 
     The onset's label sits at the bottom of the plot: outlets are drawn in order of first coverage, so the
@@ -211,7 +209,7 @@ def marker_layers(
         frame = pd.DataFrame(
             {
                 "time": times,
-                "label": [m.label[:60] for m in chosen],
+                "label": [short_label(m.label) for m in chosen],
                 "when": [format_time(m.at, zone_name) for m in chosen],
                 "right_half": [(t - start) > (end - start) / 2 for t in times],
             }
@@ -240,9 +238,22 @@ def marker_layers(
                     clip=True,
                     limit=MARKER_LABEL_LIMIT,
                 )
-                .encode(x=x, text="label:N", y=alt.value(height if at_bottom else 0))
+                # "height": the plot's bottom edge, whatever height the page gives it
+                .encode(x=x, text="label:N", y=alt.value("height" if at_bottom else 0))
             )
     return layers
+
+
+MARKER_LABEL_CHARS = 60  # a statement's first words; the tooltip and the key figures hold the whole text
+
+
+def short_label(text: str, limit: int = MARKER_LABEL_CHARS) -> str:
+    """The label cut at a word boundary with an ellipsis, never in the middle of a word."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:.")
+    return cut + "…"
 
 
 def complaint_layer(
@@ -302,7 +313,7 @@ def time_domain(
     candidates = [pd.Timestamp(t) for t in times]
     candidates += [to_zone(pd.Series([m.at]), zone_name).dt.tz_localize(None).iloc[0] for m in markers]
     start, end = min(candidates), max(candidates)
-    pad = max((end - start) * 0.03, pd.Timedelta(minutes=5))
+    pad = max((end - start) * 0.05, pd.Timedelta(minutes=5))
     return [(start - max(pad, LEAD_BEFORE_START)).isoformat(), (end + pad).isoformat()]
 
 

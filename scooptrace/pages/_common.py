@@ -35,9 +35,9 @@ ROW_PX = 35
 TABLE_MAX_ROWS = 30
 
 
-def table_height(rows: int, max_rows: int = TABLE_MAX_ROWS) -> int:
+def table_height(rows: int, max_rows: int = TABLE_MAX_ROWS, row_px: int = ROW_PX) -> int:
     """A table as tall as its rows (none cut in half), up to ``max_rows``; longer tables scroll."""
-    return ROW_PX * (max(1, min(rows, max_rows)) + 1) + 3
+    return ROW_PX + row_px * max(1, min(rows, max_rows)) + 3
 
 
 def table(frame: Any, column_config: dict[str, Any] | None = None, **options: Any) -> Any:

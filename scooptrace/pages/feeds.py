@@ -38,16 +38,21 @@ def render() -> None:
     _common.table(display_frame(shown, _common.current_zone()), COLUMNS)
 
 
+# Widths in pixels that fit beside the sidebar of a 1400 px window (wider pages stretch them).
 COLUMNS = {
-    "health": st.column_config.TextColumn("Health"),
-    "outlet": st.column_config.TextColumn("Outlet"),
-    "feed_url": st.column_config.LinkColumn("Feed"),
-    "last_fetched_at": st.column_config.TextColumn("Last fetch"),
-    "last_status": st.column_config.NumberColumn("Status", format="%d"),
-    "last_error": st.column_config.TextColumn("Last error"),
-    "consecutive_failures": st.column_config.NumberColumn("Failures in a row", format="%d"),
-    "n_articles": st.column_config.NumberColumn("Articles", format="%d"),
-    "articles_per_day": st.column_config.NumberColumn("Articles/day (7 d)", format="%.1f"),
+    "health": st.column_config.TextColumn("Health", width=125),
+    "outlet": st.column_config.TextColumn("Outlet", width=120),
+    "feed_url": st.column_config.LinkColumn("Feed", width=190),
+    "last_fetched_at": st.column_config.TextColumn("Last fetch", width=135),
+    "last_status": st.column_config.NumberColumn("HTTP", format="%d", width=50),
+    "last_error": st.column_config.TextColumn("Last error", width=130),
+    "consecutive_failures": st.column_config.NumberColumn(
+        "Failures", format="%d", help="Failed fetches in a row", width=65
+    ),
+    "n_articles": st.column_config.NumberColumn("Articles", format="%d", width=60),
+    "articles_per_day": st.column_config.NumberColumn(
+        "Per day", format="%.1f", help="Articles a day over the last 7 days", width=55
+    ),
 }
 
 

@@ -49,28 +49,32 @@ def render() -> None:
     _common.table(frame, column_labels(frame.columns))
 
 
-# Human labels for the outlet_stats columns; a column not listed gets its name in words.
-COLUMN_LABELS = {
-    "outlet": ("Outlet", None),
-    "stories_covered": ("Stories covered", None),
-    "stories_first": ("Stories first", "Stories this outlet reported first"),
-    "times_credited": ("Times credited", "Articles of other outlets that credit this one"),
-    "times_credited_first": ("Credited as first", "Credits that say this outlet was first"),
-    "credited_by_outlets": ("Credited by (outlets)", "How many outlets credit this one"),
-    "median_lag_seconds_following": ("Median lag following (s)", "When not first: median delay, seconds"),
-    "median_lag_minutes_following": ("Median lag following (min)", "When not first: median delay, minutes"),
-    "articles_crediting_others": ("Articles crediting others", None),
-    "outlets_credited": ("Outlets credited", "How many other outlets this one credits"),
+# Human labels, help and widths (pixels, fitting beside the sidebar at 1400 px) for the outlet_stats columns.
+# A column not listed gets its name in words.
+COLUMN_LABELS: dict[str, tuple[str, str | None, int]] = {
+    "outlet": ("Outlet", None, 160),
+    "stories_covered": ("Covered", "Stories this outlet covered", 80),
+    "stories_first": ("First", "Stories this outlet reported first", 65),
+    "times_credited": ("Credited", "Articles of other outlets that credit this one", 80),
+    "times_credited_first": ("Credited first", "Credits that say this outlet was first", 100),
+    "credited_by_outlets": ("By outlets", "How many outlets credit this one", 85),
+    "median_lag_minutes_following": ("Median lag following (min)", "When not first: median delay", 175),
+    "articles_crediting_others": ("Crediting", "Its articles that credit another outlet", 80),
+    "outlets_credited": ("Outlets credited", "How many other outlets this one credits", 110),
 }
+# The same figure in seconds: the minutes column says it, the view keeps both for SQL.
+HIDDEN_COLUMNS = ("median_lag_seconds_following",)
 
 
 def column_labels(columns: pd.Index) -> dict[str, Any]:
     """st.column_config for every column: a human label (and help), never the raw SQL name."""
     config: dict[str, Any] = {}
-    for name in columns:
-        label, help_text = COLUMN_LABELS.get(str(name), (str(name).replace("_", " ").capitalize(), None))
-        width = "medium" if name == "outlet" else "small"
-        config[str(name)] = st.column_config.Column(label, help=help_text, width=width)
+    for name in map(str, columns):
+        if name in HIDDEN_COLUMNS:
+            config[name] = None
+            continue
+        label, help_text, width = COLUMN_LABELS.get(name, (name.replace("_", " ").capitalize(), None, 100))
+        config[name] = st.column_config.Column(label, help=help_text, width=width)
     return config
 
 

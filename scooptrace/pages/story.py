@@ -168,20 +168,21 @@ def time_to_outlets(timeline: pd.DataFrame, count: int) -> str | None:
     return format_duration((firsts.iloc[count - 1] - firsts.iloc[0]).total_seconds())
 
 
-# Widths in pixels add up to what a 1400 px window leaves beside the sidebar, the title taking the rest: no
-# sideways scrolling.
+# Widths in pixels add up to the ~930 px a 1400 px window leaves beside the sidebar: no sideways scrolling.
+# Rows are tall enough for Streamlit to wrap text (over 64 px), so a long headline shows whole on two lines.
 ARTICLE_COLUMNS = {
-    "when": st.column_config.TextColumn("Published", width=135),
-    "lag": st.column_config.TextColumn("Lag", width=80),
-    "outlet": st.column_config.TextColumn("Outlet", width=115),
-    "title": st.column_config.TextColumn("Title", width="large"),
+    "when": st.column_config.TextColumn("Published", width=95),
+    "lag": st.column_config.TextColumn("Lag", width=70),
+    "outlet": st.column_config.TextColumn("Outlet", width=105),
+    "title": st.column_config.TextColumn("Title", width=340),
     "language": st.column_config.TextColumn("Lang.", width=45),
-    "kind": st.column_config.TextColumn("Kind", width=110),
-    "link": st.column_config.LinkColumn("Link", display_text="open ↗", width=60),
+    "kind": st.column_config.TextColumn("Kind", width=105),
+    "link": st.column_config.LinkColumn("Link", display_text="open ↗", width=55),
     "time_source": st.column_config.TextColumn(
-        "Time from", help="page metadata, feed date, or first sight", width=75
+        "Time from", help="page metadata, feed date, or first sight", width=70
     ),
 }
+WRAPPING_ROW_PX = 66
 CITATION_COLUMNS = {
     "citing_outlet": st.column_config.TextColumn("Citing outlet", width="small"),
     "cited_outlet": st.column_config.TextColumn("Credits", width="small"),
@@ -213,7 +214,13 @@ def articles_frame(timeline: pd.DataFrame, zone_name: str) -> pd.DataFrame:
 
 def articles_table(timeline: pd.DataFrame, zone_name: str) -> None:
     st.subheader("Articles")
-    _common.table(articles_frame(timeline, zone_name), ARTICLE_COLUMNS)
+    frame = articles_frame(timeline, zone_name)
+    _common.table(
+        frame,
+        ARTICLE_COLUMNS,
+        row_height=WRAPPING_ROW_PX,
+        height=_common.table_height(len(frame), row_px=WRAPPING_ROW_PX),
+    )
 
 
 def downloads(info: dict[str, Any], timeline: pd.DataFrame) -> None:
