@@ -36,6 +36,7 @@ from cluster.citations import (
 )
 from cluster.first_report import Credit, FirstReport, Member, choose_first_report
 from cluster.signals import SignalPoint, StoryOutage, StoryRef, index_signals, link_story
+from common.text import plural
 from ingest.urls import normalize_url
 
 # Articles scanned for citations per batch: bounds memory on a large backlog.
@@ -58,8 +59,9 @@ class ReportSummary:
     def describe(self) -> str:
         why = f" ({self.reason})" if self.reason else ""
         return (
-            f"reports{why}: {self.articles_scanned} articles scanned, {self.citations_found} citations found, "
-            f"{self.stories_updated} first reports updated, {self.story_signals} story-signal links, "
+            f"reports{why}: {plural(self.articles_scanned, 'article')} scanned, "
+            f"{plural(self.citations_found, 'citation')} found, "
+            f"{plural(self.stories_updated, 'first report')} updated, {plural(self.story_signals, 'story-signal link')}, "
             f"{self.seconds:.2f}s"
         )
 

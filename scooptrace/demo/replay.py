@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from common.text import plural
 from scooptrace import __version__
 from scooptrace.demo.model import World
 from scooptrace.demo.render import render_opml, render_status_feed
@@ -231,7 +232,9 @@ def report(paths: DemoPaths, app_port: int, echo: Echo) -> None:
     try:
         n_articles = query(paths.db, "SELECT count(*) FROM articles")[0][0]
         n_stories = query(paths.db, "SELECT count(*) FROM stories")[0][0]
-        echo(f"  database {paths.db}: {n_articles} articles in {n_stories} stories")
+        echo(
+            f"  database {paths.db}: {plural(n_articles, 'article')} in {plural(n_stories, 'story', 'stories')}"
+        )
     except Exception:
         echo(f"  database {paths.db}")
     story = centre_story(paths.db)
@@ -240,7 +243,10 @@ def report(paths: DemoPaths, app_port: int, echo: Echo) -> None:
         return
     echo(f"  the Amazon checkout story: {story['headline']}")
     echo(f"    first report: {story['first_outlet']} at {story['first_published_at']}")
-    echo(f"    {story['n_articles']} articles from {story['n_outlets']} outlets in {story['languages']}")
+    echo(
+        f"    {plural(story['n_articles'], 'article')} from {plural(story['n_outlets'], 'outlet')} "
+        f"in {story['languages']}"
+    )
     if story["evidence"]:
         echo(f"    evidence: {story['evidence']}")
     echo(f"    deep link: http://localhost:{app_port}/story?id={story['story_id']}")

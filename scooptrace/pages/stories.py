@@ -8,6 +8,7 @@ from urllib.parse import quote
 import pandas as pd
 import streamlit as st
 
+from common.text import plural
 from scooptrace import queries
 from scooptrace.pages import _common
 from scooptrace.pages._text import bidi_isolate, format_duration, to_zone
@@ -38,7 +39,7 @@ def render() -> None:
         return
     shown = display_frame(frame, _common.current_zone())
     event = _common.table(shown, COLUMNS, on_select="rerun", selection_mode="single-row", key="stories_table")
-    st.caption(f"{len(frame)} stories shown (newest first, at most {flt.limit}).")
+    st.caption(f"{plural(len(frame), 'story', 'stories')} shown (newest first, at most {flt.limit}).")
     rows = event.selection.rows if event is not None else []
     if rows:
         st.switch_page(_common.page_file("story"), query_params={"id": str(frame.iloc[rows[0]]["story_id"])})

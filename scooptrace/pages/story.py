@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from common.text import plural
 from scooptrace import queries
 from scooptrace.pages import _chart, _common, _export
 from scooptrace.pages._signals import complaint_series, markers_for
@@ -121,7 +122,9 @@ def key_figures(
     cols[0].metric("First report", escape_markdown(info.get("first_outlet") or "?"))
     day = format_time(first_at, zone_name)[:10]
     cols[1].metric(f"At ({day})", escape_markdown(format_time(first_at, zone_name, with_date=False)))
-    cols[2].metric(f"Outlets ({info.get('n_articles', 0)} articles)", f"{info.get('n_outlets', 0)}")
+    cols[2].metric(
+        f"Outlets ({plural(int(info.get('n_articles') or 0), 'article')})", f"{info.get('n_outlets', 0)}"
+    )
     cols[3].metric("To 5 outlets", escape_markdown(time_to_outlets(timeline, 5) or "not yet"))
     languages = info.get("languages") or []
     cols[4].metric("Languages", escape_markdown(", ".join(sorted(str(lang) for lang in languages)) or "?"))
