@@ -29,7 +29,8 @@ lint: $(STAMP)
 # The port is checked first, before anything is installed or built: a busy port is an error, not a success.
 demo:
 	@$(PYTHON) scooptrace/demo/portcheck.py $(PORT)
-	@$(MAKE) --no-print-directory install
+	@test -f $(STAMP) || echo "first run: building .venv from requirements.lock (a few minutes)"
+	@$(MAKE) -s --no-print-directory install
 	$(BIN)/scooptrace demo --port $(PORT)
 
 bench: $(STAMP)
