@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The app's port for `make demo` (`make demo PORT=8600` when 8501 is taken).
+PORT ?= 8501
 
 .PHONY: install test lint demo bench clean lock
 
@@ -10,7 +12,8 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 	$(BIN)/python -m pip install --quiet -r requirements.lock
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@# setuptools prints an information box on every editable install; it is not an error, so it is hushed.
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -23,8 +26,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-demo: $(STAMP)
-	$(BIN)/scooptrace demo
+# The port is checked first, before anything is installed or built: a busy port is an error, not a success.
+demo:
+	@$(PYTHON) scooptrace/demo/portcheck.py $(PORT)
+	@test -f $(STAMP) || echo "first run: building .venv from requirements.lock (a few minutes)"
+	@$(MAKE) -s --no-print-directory install
+	$(BIN)/scooptrace demo --port $(PORT)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py

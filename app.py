@@ -13,10 +13,13 @@ import streamlit as st
 from scooptrace.pages import _common
 
 PAGES = Path(__file__).resolve().parent / "scooptrace" / "pages"
+# A local image: a :material/...: page icon makes the browser fetch the favicon from a font host on the
+# internet, which an offline machine cannot reach.
+FAVICON = Path(__file__).resolve().parent / "scooptrace" / "static" / "favicon.png"
 
 
 def main() -> None:
-    st.set_page_config(page_title="scooptrace", page_icon=":material/timeline:", layout="wide")
+    st.set_page_config(page_title="scooptrace", page_icon=str(FAVICON), layout="wide")
     pages = [
         st.Page(
             PAGES / "stories.py",

@@ -21,6 +21,7 @@ from multiprocessing import get_context
 from cluster.features import Features, featurize
 from cluster.model import ArticleIn
 from cluster.params import ClusterParams
+from common.processes import quiet_worker
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,9 @@ def featurize_stream(
 def _from_workers(
     source: Iterator[ArticleIn], params: ClusterParams, workers: int, pending: _Pending
 ) -> Iterator[tuple[ArticleIn, Features]]:
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=get_context("spawn"), initializer=quiet_worker
+    ) as pool:
 
         def submit_next() -> None:
             chunk = list(islice(source, CHUNK))

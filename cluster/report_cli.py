@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from common.errors import UsageError
+from common.text import plural
 
 if TYPE_CHECKING:
     from cluster.citations import LabelledSentence
@@ -58,7 +59,7 @@ def register(cli: click.Group) -> None:
         fmt: str | None,
         as_json: bool,
     ) -> None:
-        """Load an outage signal series: CSV ``ts,count[,service]`` (e.g. complaints per minute) or a
+        """Load an outage signal series: a CSV with columns ts,count[,service] (e.g. complaints per minute) or a
         status-page Atom/RSS feed. Rows with problems are reported by line and skipped; re-importing a file
         replaces its rows. Then lines stories up with the signals (spike onset, lag, official statement)."""
         settings = build_settings(db, config)
@@ -166,12 +167,15 @@ def signal_report(points: Sequence[SignalPoint], stored: int, skipped: int) -> d
 
 
 def describe_signal_report(report: dict[str, Any], file: str) -> str:
-    lines = [f"{file}: {report['stored']} signals stored, {report['skipped_rows']} rows skipped"]
+    lines = [
+        f"{file}: {plural(report['stored'], 'signal')} stored, {plural(report['skipped_rows'], 'row')} skipped"
+    ]
     for service, info in report["services"].items():
         spikes = info["spikes"]
         lines.append(
-            f"  {service}: {info['complaints']} counts, {info['status_entries']} status entries, "
-            f"{len(spikes)} complaint spike(s)"
+            f"  {service}: {plural(info['complaints'], 'count')}, "
+            f"{plural(info['status_entries'], 'status entry', 'status entries')}, "
+            f"{plural(len(spikes), 'complaint spike')}"
         )
         for spike in spikes:
             lines.append(f"    spike began {spike['onset_at']}, peak {spike['peak']:g} at {spike['peak_at']}")
@@ -232,7 +236,7 @@ def describe_evaluation(result: dict[str, Any]) -> str:
         f"{lang} tp={v['tp']} fp={v['fp']} fn={v['fn']}" for lang, v in sorted(by_language.items())
     )
     return (
-        f"{result['file']}: {result['sentences']} sentences, precision {result['precision']:.3f}, "
+        f"{result['file']}: {plural(result['sentences'], 'sentence')}, precision {result['precision']:.3f}, "
         f"recall {result['recall']:.3f} (tp={result['true_positives']} fp={result['false_positives']} "
         f"fn={result['false_negatives']})\n  {langs}"
     )

@@ -43,6 +43,7 @@ from cluster.signals import (
     index_signals,
     link_story,
 )
+from common.text import plural
 from ingest.urls import normalize_url
 
 # Articles scanned for citations per batch: bounds memory on a large backlog.
@@ -65,8 +66,9 @@ class ReportSummary:
     def describe(self) -> str:
         why = f" ({self.reason})" if self.reason else ""
         return (
-            f"reports{why}: {self.articles_scanned} articles scanned, {self.citations_found} citations found, "
-            f"{self.stories_updated} first reports updated, {self.story_signals} story-signal links, "
+            f"reports{why}: {plural(self.articles_scanned, 'article')} scanned, "
+            f"{plural(self.citations_found, 'citation')} found, "
+            f"{plural(self.stories_updated, 'first report')} updated, {plural(self.story_signals, 'story-signal link')}, "
             f"{self.seconds:.2f}s"
         )
 

@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 import feedparser
 
 from cluster.citations import normalize_text
+from common.text import plural
+from common.timestamps import parse_timestamp
 
 
 @dataclass(frozen=True)
@@ -107,17 +109,6 @@ _TS_NAMES = ("ts", "time", "timestamp", "datetime", "date")
 _COUNT_NAMES = ("count", "value", "reports", "complaints")
 
 
-def parse_timestamp(text: str) -> tuple[datetime, bool]:
-    """A UTC instant from ISO 8601 or epoch seconds, and whether it had a zone (naive is read as UTC)."""
-    text = text.strip()
-    if re.fullmatch(r"\d{9,11}(\.\d+)?", text):
-        return datetime.fromtimestamp(float(text), UTC), True
-    parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC), False
-    return parsed.astimezone(UTC), True
-
-
 def parse_counts_csv(text: str, source: str, default_service: str) -> ParsedSignals:
     """Rows ``ts,count[,service]`` (header optional). Bad rows are skipped and reported by line number."""
     rows = list(csv.reader(io.StringIO(text)))
@@ -139,12 +130,26 @@ def parse_counts_csv(text: str, source: str, default_service: str) -> ParsedSign
         unnamed += not _cell(row, columns.get("service"))
         points.append(point)
     if not points:
-        raise SignalFormatError(f"no usable `ts,count[,service]` rows ({len(problems)} rows with problems)")
+        raise SignalFormatError(no_usable_rows(problems))
     if naive_lines:
-        problems.append(Problem(None, f"{naive_lines} timestamps without a time zone were read as UTC"))
+        problems.append(Problem(None, f"{plural(naive_lines, 'timestamp')} without a time zone read as UTC"))
     if unnamed:
-        problems.append(Problem(None, f"{unnamed} rows name no service: recorded as {default_service!r}"))
+        problems.append(
+            Problem(None, f"{plural(unnamed, 'row')} without a service: recorded as {default_service!r}")
+        )
     return ParsedSignals(tuple(points), tuple(problems))
+
+
+# How many problem rows an all-junk file lists before "... and N more": enough to see the pattern.
+LISTED_PROBLEMS = 10
+
+
+def no_usable_rows(problems: Sequence[Problem]) -> str:
+    """The message for a file without one usable row, listing its first problem rows (line and problem)."""
+    head = f"no usable ts,count[,service] rows ({plural(len(problems), 'row')} with problems)"
+    listed = [f"\n  line {p.line}: {p.message}" for p in problems[:LISTED_PROBLEMS]]
+    more = len(problems) - LISTED_PROBLEMS
+    return head + "".join(listed) + (f"\n  ... and {more} more" if more > 0 else "")
 
 
 def _csv_columns(first: Sequence[str]) -> tuple[dict[str, int], int]:

@@ -24,6 +24,7 @@ from cluster.parallel import PARALLEL_MIN
 from cluster.params import ALGORITHM_VERSION, DEFAULT_PARAMS, ClusterParams
 from cluster.stories import Clusterer
 from cluster.text import DATA_DIR
+from common.text import plural
 
 # Characters of the body read from the database: enough for the lead (40 words) and the syndication
 # comparison (600 characters after whitespace is collapsed).
@@ -63,9 +64,9 @@ class ClusterSummary:
     def describe(self) -> str:
         why = f" ({self.reason})" if self.reason else ""
         return (
-            f"cluster {self.mode}{why}: {self.articles_assigned} articles assigned, "
-            f"{self.articles_replayed} replayed, {self.stories_created} stories created, "
-            f"{self.stories_changed} changed, {self.stories_total} in total, {self.syndicated} copies, "
+            f"cluster {self.mode}{why}: {plural(self.articles_assigned, 'article')} assigned, "
+            f"{self.articles_replayed} replayed, {plural(self.stories_created, 'story', 'stories')} created, "
+            f"{self.stories_changed} changed, {self.stories_total} in total, {plural(self.syndicated, 'copy', 'copies')}, "
             f"{self.seconds:.2f}s"
         )
 

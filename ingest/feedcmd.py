@@ -8,7 +8,7 @@ from typing import Any
 from common.errors import UsageError
 from common.settings import Settings
 from ingest import store
-from ingest.feeds import FeedSpec, check_url, load_feeds_file, normalize_language, to_opml, to_toml
+from ingest.feeds import FeedSpec, check_language, check_url, load_feeds_file, to_opml, to_toml
 from storage import connection as db
 
 FEED_COLUMNS = (
@@ -27,11 +27,12 @@ def add_feed(
     settings: Settings, url: str, *, outlet: str | None, language: str | None, site_url: str | None
 ) -> FeedSpec:
     problem = check_url(url)
-    if problem:
-        raise UsageError(problem)
+    code, language_problem = check_language(language)
+    if problem or language_problem:
+        raise UsageError(problem or f"--language: {language_problem}")
     from urllib.parse import urlsplit
 
-    spec = FeedSpec(url, outlet or urlsplit(url).hostname or url, site_url, normalize_language(language))
+    spec = FeedSpec(url, outlet or urlsplit(url).hostname or url, site_url, code)
     with db.writer(settings.db, settings.lock_wait_seconds, data_path=settings.data_path) as writer:
         store.sync_feeds(writer.conn, [spec], db.utcnow(), exclusive=False)
     return spec

@@ -32,12 +32,43 @@ def check_url(url: str) -> str | None:
     return None
 
 
+# Language names people write in feeds files, in English and in the language itself, to ISO 639-1. The news
+# languages of the outlets scooptrace is used on; a name missing here is an error naming the line, never NULL.
+LANGUAGE_NAMES: dict[str, str] = {
+    "english": "en", "arabic": "ar", "العربية": "ar", "spanish": "es", "español": "es", "espanol": "es",
+    "french": "fr", "français": "fr", "francais": "fr", "german": "de", "deutsch": "de", "italian": "it",
+    "italiano": "it", "portuguese": "pt", "português": "pt", "portugues": "pt", "dutch": "nl",
+    "nederlands": "nl", "russian": "ru", "русский": "ru", "ukrainian": "uk", "українська": "uk",
+    "polish": "pl", "polski": "pl", "turkish": "tr", "türkçe": "tr", "turkce": "tr", "persian": "fa",
+    "farsi": "fa", "فارسی": "fa", "hebrew": "he", "עברית": "he", "hindi": "hi", "हिन्दी": "hi", "urdu": "ur",
+    "اردو": "ur", "bengali": "bn", "chinese": "zh", "中文": "zh", "japanese": "ja", "日本語": "ja",
+    "korean": "ko", "한국어": "ko", "indonesian": "id", "bahasa indonesia": "id", "malay": "ms",
+    "vietnamese": "vi", "tiếng việt": "vi", "thai": "th", "ไทย": "th", "greek": "el", "ελληνικά": "el",
+    "swedish": "sv", "svenska": "sv", "norwegian": "no", "norsk": "no", "danish": "da", "dansk": "da",
+    "finnish": "fi", "suomi": "fi", "czech": "cs", "čeština": "cs", "romanian": "ro", "română": "ro",
+    "hungarian": "hu", "magyar": "hu", "catalan": "ca", "català": "ca", "swahili": "sw", "kiswahili": "sw",
+}  # fmt: skip
+
+
 def normalize_language(value: str | None) -> str | None:
-    """``en-US`` -> ``en``; anything that is not a two-letter code is dropped."""
-    if not value:
+    """``en-US`` -> ``en``, ``English`` -> ``en``; None for an empty or unknown value."""
+    if not value or not value.strip():
         return None
-    code = value.strip().lower().replace("_", "-").split("-")[0]
+    text = value.strip().lower()
+    if text in LANGUAGE_NAMES:
+        return LANGUAGE_NAMES[text]
+    code = text.replace("_", "-").split("-")[0]
     return code if len(code) == LANGUAGE_CODES_LEN and code.isalpha() else None
+
+
+def check_language(value: object) -> tuple[str | None, str | None]:
+    """(ISO 639-1 code or None when absent, the problem when the value is given but not a language)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, None
+    code = normalize_language(value) if isinstance(value, str) else None
+    if code is None:
+        return None, f"language {value!r} is not an ISO 639-1 code (en, ar, es ...) or a known language name"
+    return code, None
 
 
 def load_feeds_file(path: Path) -> list[FeedSpec]:
@@ -83,9 +114,10 @@ def parse_opml(data: bytes, name: str = "<opml>") -> list[FeedSpec]:
         if url in seen:
             raise FeedsFileError(name, f"feed {url} is listed twice (first on line {seen[url]})", line)
         seen[url] = line or 0
-        specs.append(
-            FeedSpec(url, outlet, outline.get("htmlUrl"), normalize_language(outline.get("language")))
-        )
+        language, problem = check_language(outline.get("language"))
+        if problem:
+            raise FeedsFileError(name, problem, line)
+        specs.append(FeedSpec(url, outlet, outline.get("htmlUrl"), language))
     return specs
 
 
@@ -106,6 +138,8 @@ def parse_toml_feeds(data: bytes, name: str = "<toml>") -> list[FeedSpec]:
     entries = doc.get("feed", [])
     if not isinstance(entries, list):
         raise FeedsFileError(name, "`feed` must be an array of tables: write [[feed]]")
+    if not entries:
+        raise FeedsFileError(name, "no feeds in file" + _table_hint(doc, text))
     specs: list[FeedSpec] = []
     seen: set[str] = set()
     for index, entry in enumerate(entries, start=1):
@@ -122,9 +156,37 @@ def parse_toml_feeds(data: bytes, name: str = "<toml>") -> list[FeedSpec]:
         if url in seen:
             raise FeedsFileError(name, f"feed {url} is listed twice", line)
         seen.add(url)
+        language, problem = check_language(entry.get("language"))
+        if problem:
+            raise FeedsFileError(name, problem, _toml_key_line(text, line, "language"))
         outlet = str(entry.get("outlet") or urlsplit(url).hostname or url)
-        specs.append(FeedSpec(url, outlet, entry.get("site"), normalize_language(entry.get("language"))))
+        specs.append(FeedSpec(url, outlet, entry.get("site"), language))
     return specs
+
+
+def _table_hint(doc: dict[str, object], text: str) -> str:
+    """ "; did you mean [[feed]]?" when the file holds tables under another name (``[[feeds]]``)."""
+    others = [key for key, value in doc.items() if isinstance(value, list | dict)]
+    if not others:
+        return " (each feed is a [[feed]] table with a url)"
+    line = next((n for n, row in enumerate(text.splitlines(), 1) if others[0] in row), None)
+    where = f" on line {line}" if line else ""
+    return f"; did you mean [[feed]]? (found [[{others[0]}]]{where})"
+
+
+def _toml_key_line(text: str, start: int | None, key: str) -> int | None:
+    """The line of ``key =`` in the [[feed]] table that holds line ``start`` (its url)."""
+    lines = text.splitlines()
+    if start is None:
+        return None
+    begin = next((n for n in range(start, 0, -1) if lines[n - 1].strip().startswith("[[")), 1)
+    for number in range(begin, len(lines) + 1):
+        stripped = lines[number - 1].strip()
+        if number > begin and stripped.startswith("["):
+            break
+        if stripped.split("=")[0].strip() == key:
+            return number
+    return start
 
 
 def to_opml(specs: list[FeedSpec], title: str = "scooptrace feeds") -> str:

@@ -7,7 +7,9 @@ the rest are loaded.
 from __future__ import annotations
 
 import csv
+import io
 import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -17,6 +19,8 @@ from typing import Any
 
 from common.errors import UsageError
 from common.settings import Settings
+from common.text import plural
+from common.timestamps import parse_timestamp
 from ingest.dates import ZONED, parse_claim
 from ingest.extract import detect_language
 from ingest.feeds import normalize_language
@@ -28,6 +32,10 @@ from storage import connection as db
 REQUIRED = ("url", "title", "outlet", "published_at")
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
 MAX_REPORTED = 50
+NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+# A file that is not UTF-8 is most often an Excel export: Windows-1252 first (it has the curly quotes and the
+# euro sign), Latin-1 last (it decodes any byte, so it always succeeds).
+LEGACY_ENCODINGS = (("cp1252", "Windows-1252 (Western European)"), ("latin-1", "Latin-1 (ISO 8859-1)"))
 
 
 @dataclass
@@ -38,6 +46,7 @@ class ImportSummary:
     skipped: int = 0
     assumed_utc: int = 0
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     cluster: dict[str, Any] | None = None
     cluster_text: str = field(default="", repr=False)
@@ -52,10 +61,12 @@ class ImportSummary:
         if len(self.problems) > MAX_REPORTED:
             lines.append(f"  ... and {len(self.problems) - MAX_REPORTED} more")
         head = (
-            f"{self.rows} rows: {self.added} added, {self.already_known} already known, {self.skipped} skipped"
-            + (f"; {self.assumed_utc} times without a zone read as UTC" if self.assumed_utc else "")
+            f"{plural(self.rows, 'row')}: {self.added} added, {self.already_known} already known, "
+            f"{self.skipped} skipped"
+            + (f"; {plural(self.assumed_utc, 'time')} without a zone read as UTC" if self.assumed_utc else "")
             + f"; {self.seconds:.1f}s"
         )
+        lines = [*self.notes, *lines]
         if self.cluster_text:
             head += f"\n{self.cluster_text}"
         return "\n".join([head, *lines])
@@ -72,39 +83,101 @@ def detect_format(path: Path, fmt: str | None) -> str:
         ) from None
 
 
-def read_rows(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line or row number, row) pairs. Raises UsageError when the file as a whole is unusable."""
-    if fmt == "csv":
-        yield from _read_csv(path)
-    elif fmt == "jsonl":
-        yield from _read_jsonl(path)
-    else:
+def read_rows(path: Path, fmt: str, notes: list[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line or row number, row) pairs; a row that could not be read holds ``__error__`` (and ``__lines__``,
+    the physical lines it swallowed). Raises UsageError when the file as a whole is unusable. Notes about
+    the whole file (an encoding other than UTF-8) are appended to ``notes``."""
+    if fmt == "parquet":
         yield from _read_parquet(path)
+        return
+    text = decode_text(path, notes)
+    yield from (_read_csv(path, text) if fmt == "csv" else _read_jsonl(text))
 
 
-def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
-        if missing:
-            raise UsageError(
-                f"{path}:1: missing column(s) {', '.join(missing)} (header: {reader.fieldnames})"
-            )
-        for row in reader:
-            yield reader.line_num, row
-
-
-def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with open(path, encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
+def decode_text(path: Path, notes: list[str]) -> str:
+    """The file as text: UTF-8 (with or without BOM), else Windows-1252 or Latin-1, said aloud in ``notes``."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from exc
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise UsageError(f"{path}:{line}: a NUL byte: not a text file (UTF-16? save it as UTF-8)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        where = f"byte 0x{data[exc.start]:02x} on line {line}"
+        for codec, name in LEGACY_ENCODINGS:
             try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, {"__error__": f"invalid JSON: {exc.msg}"}
+                text = data.decode(codec)
+            except UnicodeDecodeError:
                 continue
-            yield number, row if isinstance(row, dict) else {"__error__": "not a JSON object"}
+            notes.append(f"{path}: not UTF-8 ({where}); read as {name}")
+            return text
+        raise UsageError(f"{path}:{line}: not UTF-8 text ({where})") from exc  # unreachable: latin-1
+
+
+def _read_csv(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = [name.strip() for name in next(reader)]
+    except (StopIteration, csv.Error):
+        header = []
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise UsageError(f"{path}:1: missing column(s) {', '.join(missing)} (header: {header})")
+    while True:
+        start = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield start, _unreadable(text, start, reader.line_num, str(exc))
+            continue
+        if not cells:
+            continue  # a blank line is not a row
+        yield start, _csv_row(header, cells, start, reader.line_num)
+
+
+def _unreadable(text: str, start: int, end: int, error: str) -> dict[str, Any]:
+    """The problem with CSV lines start..end that the csv module could not read as a row."""
+    lines = text.splitlines()[start - 1 : end]
+    count = sum(1 for line in lines if line.strip()) or 1
+    if "unexpected end of data" in error:
+        span = f"lines {start}-{end} were read as one field" if end > start else "the line ends inside it"
+        return {"__error__": f"a quote opened on this line is never closed ({span})", "__lines__": count}
+    if end > start:
+        cause = f"a quote opened on this line closes on line {end} ({error}): probably an unclosed quote"
+        return {"__error__": cause, "__lines__": count}
+    return {"__error__": f"malformed quoting ({error})", "__lines__": count}
+
+
+def _csv_row(header: list[str], cells: list[str], start: int, end: int) -> dict[str, Any]:
+    lines = end - start + 1
+    if len(cells) == len(header):
+        return dict(zip(header, cells, strict=True))
+    count = f"{plural(len(cells), 'field')}, the header has {len(header)}"
+    if lines > 1:
+        cause = f"a quote opened on this line closes on line {end} ({count}): probably an unclosed quote"
+        return {"__error__": cause, "__lines__": lines}
+    if len(cells) > len(header):
+        extra = ", ".join(repr(cell) for cell in cells[len(header) :])
+        return {"__error__": f"{count} (extra: {extra})"}
+    return {"__error__": f"{count} (missing: {', '.join(header[len(cells) :])})"}
+
+
+def _read_jsonl(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield number, {"__error__": f"invalid JSON: {exc.msg}"}
+            continue
+        yield number, row if isinstance(row, dict) else {"__error__": "not a JSON object"}
 
 
 def _read_parquet(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -142,16 +215,11 @@ def validate(row: dict[str, Any], now: datetime) -> ImportRow | str:
         return f"empty {', '.join(empty)}"
     if not values["url"].startswith(("http://", "https://")):
         return f"url {values['url']!r} is not http(s)"
-    raw_time = row["published_at"]
-    if isinstance(raw_time, datetime):
-        published = raw_time if raw_time.tzinfo else raw_time.replace(tzinfo=UTC)
-        assumed = raw_time.tzinfo is None
-    else:
-        claim = parse_claim(values["published_at"], "feed")
-        if claim is None:
-            return f"published_at {values['published_at']!r} is not a date"
-        assumed = claim.kind != ZONED
-        published = claim.value if not assumed else claim.value.replace(tzinfo=UTC)
+    parsed = parse_published(row["published_at"], values["published_at"])
+    if parsed is None:
+        hint = " (a number must be epoch seconds)" if NUMBER.fullmatch(values["published_at"]) else ""
+        return f"published_at {values['published_at']!r} is not a date{hint}"
+    published, assumed = parsed
     if published > now:
         return f"published_at {values['published_at']!r} is in the future"
     text = str(row["text"]) if row.get("text") else None
@@ -163,6 +231,25 @@ def validate(row: dict[str, Any], now: datetime) -> ImportRow | str:
     )  # fmt: skip
 
 
+def parse_published(raw: Any, text: str) -> tuple[datetime, bool] | None:
+    """(UTC instant, whether UTC was assumed) from a Parquet timestamp, ISO 8601 or epoch seconds (the
+    parser ``signals import`` uses), else the date forms of feeds (RFC 822, "6 Oct 2025 4 pm EDT")."""
+    if isinstance(raw, datetime):
+        return (raw, False) if raw.tzinfo else (raw.replace(tzinfo=UTC), True)
+    try:
+        instant, zoned = parse_timestamp(text)
+        return instant, not zoned
+    except (ValueError, OverflowError, OSError):
+        pass
+    if NUMBER.fullmatch(text):
+        return None  # a bare number that is not epoch seconds: dateutil would read "12" as the 12th
+    claim = parse_claim(text, "feed")
+    if claim is None:
+        return None
+    assumed = claim.kind != ZONED
+    return (claim.value.replace(tzinfo=UTC) if assumed else claim.value), assumed
+
+
 def run_import(settings: Settings, path: Path, *, fmt: str | None, cluster: bool) -> ImportSummary:
     started = time.monotonic()
     if not path.exists():
@@ -171,18 +258,21 @@ def run_import(settings: Settings, path: Path, *, fmt: str | None, cluster: bool
     summary = ImportSummary()
     now = db.utcnow()
     rows = []
-    for number, raw in read_rows(path, kind):
-        summary.rows += 1
+    for number, raw in read_rows(path, kind, summary.notes):
+        lines = int(raw.get("__lines__", 1))
+        summary.rows += lines
         checked = validate(raw, now)
         if isinstance(checked, str):
-            summary.skipped += 1
-            summary.problems.append(f"{path}:{number}: {checked}; row skipped")
+            summary.skipped += lines
+            what = f"lines {number}-{number + lines - 1} skipped" if lines > 1 else "row skipped"
+            summary.problems.append(f"{path}:{number}: {checked}; {what}")
             continue
         summary.assumed_utc += checked.assumed_utc
         rows.append(checked)
     if not rows:
         problems = "; ".join(summary.problems[:3]) or "the file has no rows"
-        raise UsageError(f"{path}: no usable row ({summary.rows} read): {problems}")
+        notes = "".join(f"{note}\n" for note in summary.notes)
+        raise UsageError(f"{notes}{path}: no usable row ({summary.rows} read): {problems}")
     with db.writer(settings.db, settings.lock_wait_seconds, data_path=settings.data_path) as writer:
         store_rows(writer, rows, summary, now, settings.batch_size)
         if cluster:

@@ -19,6 +19,7 @@ import click
 import duckdb
 
 from common.errors import FetchError
+from common.processes import quiet_worker
 from common.settings import FetchSettings, Settings
 from ingest import store
 from ingest.extract import extract_page, warm_up
@@ -151,7 +152,7 @@ async def crawl(
         if shard is not None:
             feeds = [feed for feed in feeds if shard.holds(feed.feed_id)]
         summary.feeds_total = len(feeds) + summary.feeds_waiting
-        with ProcessPoolExecutor(max_workers=settings.worker_count()) as pool:
+        with ProcessPoolExecutor(max_workers=settings.worker_count(), initializer=quiet_worker) as pool:
             loop = asyncio.get_running_loop()
 
             def warm_workers() -> None:

@@ -65,6 +65,10 @@ def register(cli: click.Group) -> None:
     )
     def app_command(db: str | None, config: str | None, port: int, address: str | None) -> None:
         """Serve the Streamlit app on the database; a story's page is http://HOST:PORT/story?id=STORY_ID."""
+        from scooptrace.demo.portcheck import port_is_free
+
+        if not port_is_free(port):
+            raise UsageError(f"port {port} is already in use; pick another one: scooptrace app --port 8600")
         settings = build_settings(db, config)
         env = dict(os.environ, SCOOPTRACE_DB=str(Path(settings.db_path).resolve()))
         click.echo(f"scooptrace app on http://localhost:{port}/ (database {env['SCOOPTRACE_DB']})", err=True)

@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +19,7 @@ import click
 
 from common.errors import ScooptraceError
 from common.settings import Settings, load_settings
+from common.text import plural
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,7 +52,19 @@ def setup_logging(verbose: bool) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class ScooptraceGroup(click.Group):
+    """The ``scooptrace`` group: an error raised on purpose becomes one line on stderr and its exit status,
+    the same under ``main()`` and click's test runner."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ScooptraceError as exc:
+            click.echo(f"scooptrace: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=ScooptraceGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 @click.version_option(package_name="scooptrace")
 def cli(verbose: bool) -> None:
@@ -122,6 +137,9 @@ def import_(
 
     settings = build_settings(db, config)
     summary = run_import(settings, Path(file), fmt=fmt, cluster=not no_cluster)
+    if as_json:  # the JSON holds them too; a person watching the terminal sees them at once
+        for line in [*summary.notes, *summary.problems]:
+            click.echo(line, err=True)
     emit_summary(summary, as_json)
 
 
@@ -143,7 +161,7 @@ def feeds_list(db: str | None, config: str | None, as_json: bool) -> None:
         return
     for row in rows:
         state = row["last_error"] or (f"HTTP {row['last_status']}" if row["last_status"] else "never fetched")
-        click.echo(f"{row['outlet']}\t{row['feed_url']}\t{row['n_articles']} articles\t{state}")
+        click.echo(f"{row['outlet']}\t{row['feed_url']}\t{plural(row['n_articles'], 'article')}\t{state}")
 
 
 @feeds.command("add")
@@ -175,7 +193,7 @@ def feeds_import(db: str | None, config: str | None, file: str) -> None:
     from ingest.feedcmd import import_feeds
 
     added, known = import_feeds(build_settings(db, config), Path(file))
-    click.echo(f"{added} feeds added, {known} already known")
+    click.echo(f"{plural(added, 'feed')} added, {known} already known")
 
 
 @feeds.command("export")
@@ -270,13 +288,28 @@ def register_optional_commands() -> None:
         module.register(cli)
 
 
+STOPPED_BY: list[str] = []  # the signal that stopped this process, for its one-line message
+
+
+def on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM is handled as Ctrl-C is (asyncio cancels its tasks, every ``with`` block unwinds: worker
+    pools, the writer's lock), then reported as SIGTERM."""
+    STOPPED_BY.append("SIGTERM")
+    signal.raise_signal(signal.SIGINT)
+
+
 def main(argv: list[str] | None = None) -> None:
     register_optional_commands()
+    signal.signal(signal.SIGTERM, on_sigterm)
     try:
-        cli.main(args=argv, prog_name="scooptrace", standalone_mode=False)
+        status = cli.main(args=argv, prog_name="scooptrace", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
+        # click turns Ctrl-C (and our SIGTERM) into Abort; one line, never a traceback
+        terminated = bool(STOPPED_BY)
+        # Cancelled connection attempts are collected at exit with a warning each: noise after a stop.
+        warnings.filterwarnings("ignore", "coroutine .* was never awaited", RuntimeWarning)
+        click.echo(f"scooptrace: stopped ({'SIGTERM' if terminated else 'Ctrl-C'})", err=True)
+        sys.exit(143 if terminated else 130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
@@ -285,4 +318,5 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    sys.exit(0)
+    # Outside standalone mode click returns an ``Exit``'s status instead of raising it.
+    sys.exit(status if isinstance(status, int) else 0)

@@ -9,7 +9,9 @@ views exist, and the pages explain instead of failing.
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,18 +22,24 @@ import pandas as pd
 
 from common.errors import DatabaseError
 from storage.connection import read_connection
+from storage.migrations import migrations
 
-PUBLIC_VIEWS = (
-    "articles",
-    "feed_status",
-    "stories",
-    "story_timeline",
-    "citations",
-    "signals",
-    "outlet_stats",
+_VIEW_NAME = re.compile(
+    r"\bCREATE\s+(?:OR\s+REPLACE\s+)?VIEW\s+(\w+)|\bVIEW\s+\w+\s+RENAME\s+TO\s+(\w+)", re.I
 )
-# Views the first-report stage adds beside the public ones; used when present.
-EXTRA_VIEWS = ("story_outages", "watches", "alerts")
+
+
+@functools.cache
+def schema_views() -> tuple[str, ...]:
+    """Every view the schema creates (or renames one to), in the order it first appears: the list the app
+    shows and looks for, so a view added to the schema is never missing from it."""
+    names: dict[str, None] = {}
+    for migration in migrations():
+        for created, renamed in _VIEW_NAME.findall(migration.sql):
+            names.setdefault(created or renamed, None)
+    return tuple(names)
+
+
 DEFAULT_DB = "scooptrace.duckdb"
 
 # How far around a story's coverage the outage signals are shown: complaints usually start before the first
@@ -93,7 +101,7 @@ def db_status(db_path: Path) -> DbStatus:
         rows = conn.execute(
             "SELECT table_name, list(column_name ORDER BY ordinal_position) FROM information_schema.columns "
             "WHERE table_schema = 'main' AND list_contains(?, table_name) GROUP BY table_name",
-            [[*PUBLIC_VIEWS, *EXTRA_VIEWS]],
+            [list(schema_views())],
         ).fetchall()
         columns = {name: tuple(cols) for name, cols in rows}
         count = conn.execute("SELECT count(*) FROM articles").fetchone() if "articles" in columns else None

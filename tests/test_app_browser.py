@@ -175,3 +175,33 @@ def test_link_with_a_time_zone(page: Page, base_url: str) -> None:
     wait_for_story(page)
     values = page.get_by_test_id("stMetricValue").all_inner_texts()
     assert "16:38 EDT" in [value.strip() for value in values]
+
+
+def test_no_request_leaves_the_machine(browser: Browser, base_url: str) -> None:
+    """Offline means offline: the favicon, fonts and icons all come from the app itself."""
+    context = browser.new_context(viewport={"width": 420, "height": 900})
+    tab = context.new_page()
+    tab.set_default_timeout(TIMEOUT_MS)
+    requested: list[str] = []
+    tab.on("request", lambda request: requested.append(request.url))
+    try:
+        tab.goto(f"{base_url}/story?id={AMAZON}")
+        wait_for_story(tab)
+        icon = tab.evaluate("() => document.querySelector('link[rel~=icon]')?.href || ''")
+        screenshot_at(tab, "story-420.png", 420)
+    finally:
+        context.close()
+    outside = sorted({url for url in requested if not url.startswith((base_url, "data:", "blob:"))})
+    assert outside == []
+    assert icon.startswith(base_url), icon
+
+
+def screenshot_at(page: Page, name: str, width: int) -> None:
+    height = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], section, main')]"
+        ".map(e => e.scrollHeight), document.body.scrollHeight)"
+    )
+    page.set_viewport_size({"width": width, "height": min(int(height) + 40, 6000)})
+    page.wait_for_timeout(1200)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)

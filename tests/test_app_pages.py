@@ -71,7 +71,7 @@ def test_feeds_page_failing_first_and_filters(monkeypatch: pytest.MonkeyPatch, t
     assert frame["outlet"].tolist()[0] == "Broken Times"
     assert set(frame["outlet"]) == {"Broken Times", "GeekWire", "Newcomer"}
     assert frame.loc[frame["outlet"] == "Newcomer", "last_fetched_at"].item() == "never"
-    assert frame["health"].tolist() == ["❌ failing (4 in a row)", "✅ ok", "⏳ never fetched"]
+    assert frame["health"].tolist() == ["Failing (4 in a row)", "OK", "Never fetched"]
     assert frame.loc[frame["outlet"] == "GeekWire", "articles_per_day"].item() == pytest.approx(2.0)
     assert {m.label: m.value for m in at.metric}["Failing"] == "1"
     at.toggle[0].set_value(True).run()

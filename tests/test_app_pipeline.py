@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from scooptrace import queries
+from scooptrace.pages import _chart
 from tests.app_fixtures import ARABIC_TITLE, HOSTILE_TITLE, STATEMENT, build_pipeline_db
 from tests.test_app_pages import chart_data, charts, marks, open_app, texts
 
@@ -48,7 +49,9 @@ def test_story_page(monkeypatch: pytest.MonkeyPatch, pipeline_db: Path) -> None:
     assert "\u2068" + ARABIC_TITLE + "\u2069" in table["title"].tolist()
     assert marks(charts(at)[0])[0] == "area"
     markers = [f for f in chart_data(at) if "label" in f.columns]
-    assert [m["label"].item() for m in markers] == ["complaints rise", STATEMENT[:60]]
+    # the statement's label is cut at a word with an ellipsis; the tooltip and key figures hold it whole
+    assert [m["label"].item() for m in markers] == ["complaints rise", _chart.short_label(STATEMENT)]
+    assert markers[1]["label"].item().endswith("…") and STATEMENT.startswith(markers[1]["label"].item()[:-1])
     edges = next(f for f in chart_data(at) if "outlet2" in f.columns)
     assert edges[["outlet", "outlet2"]].values.tolist() == [["تك عربي", "GeekWire"]]
 

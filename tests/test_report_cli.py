@@ -119,3 +119,29 @@ def test_eval_citations_bad_file(cli: click.Group, tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["eval-citations", str(bad)])
     assert isinstance(result.exception, UsageError)
     assert "labels.csv:1: missing column(s) citing_outlet, expected" in str(result.exception)
+
+
+def test_all_junk_signals_file_lists_its_problem_rows(cli: click.Group, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.csv"
+    junk.write_text("ts,count\n" + "".join(f"never{n},x\n" for n in range(12)), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["signals", "import", str(junk), "--db", str(tmp_path / "x.duckdb")])
+    assert isinstance(result.exception, UsageError)
+    message = str(result.exception)
+    assert "no usable ts,count[,service] rows (12 rows with problems)" in message
+    assert "line 2: timestamp 'never0' is not ISO 8601 or epoch seconds" in message
+    assert "line 11: timestamp 'never9'" in message and "never10" not in message
+    assert "... and 2 more" in message
+
+
+def test_signals_help_has_no_rst_backquotes(cli: click.Group) -> None:
+    result = CliRunner().invoke(cli, ["signals", "import", "--help"])
+    assert result.exit_code == 0
+    assert "ts,count[,service]" in result.output and "``" not in result.output
+
+
+def test_one_row_skipped_is_singular(cli: click.Group, tmp_path: Path) -> None:
+    one = tmp_path / "one.csv"
+    one.write_text("ts,count\n2026-10-06T20:00:00Z,1\n2026-10-06T20:01:00Z,many\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["signals", "import", str(one), "--db", str(tmp_path / "x.duckdb")])
+    assert result.exit_code == 0, result.output
+    assert "1 signal stored, 1 row skipped" in result.stderr

@@ -94,14 +94,14 @@ def test_counts_csv_problems_are_reported_by_line() -> None:
     assert "not ISO 8601" in lines[4]
     assert "non-negative" in lines[5]
     assert "field" in lines[7]
-    assert "1 timestamps without a time zone were read as UTC" in lines[None]
+    assert "1 timestamp without a time zone read as UTC" in lines[None]
 
 
 def test_counts_csv_without_header_and_default_service() -> None:
     parsed = parse_counts_csv("2026-10-06T20:00:00Z,5\n2026-10-06T20:01:00Z,6,Slack\n", "f.csv", "Amazon")
     assert [p.service for p in parsed.points] == ["Amazon", "Slack"]
     assert all(p.kind == "complaints" for p in parsed.points)
-    assert [p.message for p in parsed.problems] == ["1 rows name no service: recorded as 'Amazon'"]
+    assert [p.message for p in parsed.problems] == ["1 row without a service: recorded as 'Amazon'"]
 
 
 @pytest.mark.parametrize("text", ["", "hello\nworld\n", "ts,foo\n1,2\n"])

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from scooptrace.demo.replay import DEFAULT_WORLD_PORT, DemoPaths
+from scooptrace.errors import UsageError
 
 
 def register(cli: click.Group) -> None:
@@ -35,7 +36,11 @@ def register(cli: click.Group) -> None:
         Builds build/demo/scooptrace-demo.duckdb (or --db) once; a second run reuses it while the world
         is unchanged."""
         from scooptrace.demo.model import load_world
+        from scooptrace.demo.portcheck import busy_port_message, port_is_free
         from scooptrace.demo.replay import run_demo
+
+        if not no_app and not port_is_free(port):
+            raise UsageError(busy_port_message(port))
 
         settings = build_settings(db or str(DemoPaths.at(None).db), config)
         paths = DemoPaths.at(Path(settings.db_path))

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from common.errors import ScooptraceError
+from common.text import plural
 from scooptrace import __version__
 from scooptrace.demo.model import World
 from scooptrace.demo.render import render_opml, render_status_feed
@@ -154,7 +155,7 @@ def ingest_round(
     )
     result = run_cli(ingest_args(paths))
     if result.returncode != 0:
-        raise DemoError(f"ingest round {number} failed (exit {result.returncode}):\n{tail(result.stderr)}")
+        raise DemoError(f"ingest round {number} {exit_words(result.returncode)}:\n{tail(result.stderr)}")
     echo(f"    ingest: {describe_summary(result.stdout)}")
     return result
 
@@ -208,6 +209,14 @@ class DemoError(ScooptraceError):
     """A step of the demo failed; the message carries the tail of its error output."""
 
 
+def exit_words(returncode: int) -> str:
+    """ "failed (exit 1)", or "was stopped (SIGTERM)" for a child killed by a signal."""
+    if returncode < 0 or returncode in (130, 143):
+        number = -returncode if returncode < 0 else returncode - 128
+        return f"was stopped ({signal.Signals(number).name})"
+    return f"failed (exit {returncode})"
+
+
 def tail(text: str, lines: int = 15) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
@@ -237,7 +246,9 @@ def report(paths: DemoPaths, app_port: int, echo: Echo) -> None:
     try:
         n_articles = query(paths.db, "SELECT count(*) FROM articles")[0][0]
         n_stories = query(paths.db, "SELECT count(*) FROM stories")[0][0]
-        echo(f"  database {paths.db}: {n_articles} articles in {n_stories} stories")
+        echo(
+            f"  database {paths.db}: {plural(n_articles, 'article')} in {plural(n_stories, 'story', 'stories')}"
+        )
     except Exception:
         echo(f"  database {paths.db}")
     story = centre_story(paths.db)
@@ -246,7 +257,10 @@ def report(paths: DemoPaths, app_port: int, echo: Echo) -> None:
         return
     echo(f"  the Amazon checkout story: {story['headline']}")
     echo(f"    first report: {story['first_outlet']} at {story['first_published_at']}")
-    echo(f"    {story['n_articles']} articles from {story['n_outlets']} outlets in {story['languages']}")
+    echo(
+        f"    {plural(story['n_articles'], 'article')} from {plural(story['n_outlets'], 'outlet')} "
+        f"in {story['languages']}"
+    )
     if story["evidence"]:
         echo(f"    evidence: {story['evidence']}")
     echo(f"    deep link: http://localhost:{app_port}/story?id={story['story_id']}")

@@ -24,12 +24,23 @@ KIND_FILL = [*KIND_COLOR[:2], "white"]  # copies are hollow
 KIND_SHAPE = ["diamond", "circle", "square"]
 KIND_SIZE = [360, 90, 70]
 ROW_HEIGHT = 34
-LABEL_LIMIT = 260  # pixels of a marker's label before it is cut with an ellipsis
-LABEL_WIDTH = 150  # the left axis of both charts, so their time axes line up
-# 24-hour clock; the date where a day begins.
+# Sizes that follow the width of the page (Vega's containerSize(), so a phone gets a narrower outlet column):
+# the outlet names take at most 150 px and about a fifth of a narrow screen, never under 70 px; both charts
+# use the same value so their time axes line up.
+LABEL_WIDTH = {"expr": "clamp(containerSize()[0] * 0.2, 70, 150)"}
+OUTLET_LABEL_LIMIT = {"expr": "clamp(containerSize()[0] * 0.2, 70, 150) - 8"}
+# A marker's label is cut with an ellipsis at a little under half the plot, so it fits on its side of the rule.
+MARKER_LABEL_LIMIT = {"expr": "clamp((containerSize()[0] - 170) * 0.45, 60, 320)"}
+# The legend on one row, or two rows when the page is narrow.
+LEGEND_COLUMNS = {"expr": "containerSize()[0] < 560 ? 2 : 0"}
+# 24-hour clock; the first tick and every midnight carry the date.
 TIME_LABEL = (
-    "timeFormat(datum.value, hours(datum.value) == 0 && minutes(datum.value) == 0 ? '%a %d %b' : '%H:%M')"
+    "hours(datum.value) == 0 && minutes(datum.value) == 0 ? timeFormat(datum.value, '%a %d %b')"
+    " : datum.index == 0 ? timeFormat(datum.value, '%d %b %H:%M') : timeFormat(datum.value, '%H:%M')"
 )
+# The time axis starts this long before the first report or the spike onset, whichever is earlier: enough
+# of the quiet baseline to see the rise, not hours of it squeezing the first hour of coverage.
+LEAD_BEFORE_START = pd.Timedelta(minutes=20)
 
 
 @dataclass(frozen=True)
@@ -106,13 +117,14 @@ def timeline_chart(
     order = outlet_order(timeline)
     points = article_points(timeline, zone_name)
     domain = domain or time_domain(points["time"], complaints, markers, zone_name)
-    x = time_axis(domain, f"Time ({zone_label(points, zone_name)})")
+    title = axis_title(zone_name)
+    x = time_axis(domain, title)
     y = alt.Y(
         "outlet:N",
         sort=order,
         scale=alt.Scale(domain=order),
         title=None,
-        axis=alt.Axis(labelLimit=LABEL_WIDTH - 10, minExtent=LABEL_WIDTH, maxExtent=LABEL_WIDTH),
+        axis=alt.Axis(labelLimit=OUTLET_LABEL_LIMIT, minExtent=LABEL_WIDTH, maxExtent=LABEL_WIDTH),
     )
     height = 80 + ROW_HEIGHT * max(3, len(order))
     layers: list[alt.Chart | alt.LayerChart] = []
@@ -120,18 +132,18 @@ def timeline_chart(
     if not edges.empty:
         layers.append(edge_layer(edges, x, y))
     layers.append(point_layer(points, x, y))
-    layers += marker_layers(markers, x, zone_name)
+    layers += marker_layers(markers, x, zone_name, domain)
     outlets = alt.layer(*layers)
     if complaints.empty:
         return cast(alt.LayerChart, outlets.properties(height=height))
-    area = complaint_layer(complaints, domain, zone_name)
+    area = complaint_layer(complaints, domain, zone_name, title)
     return cast(
         alt.LayerChart, alt.layer(area, outlets).resolve_scale(y="independent").properties(height=height)
     )
 
 
 def point_layer(points: pd.DataFrame, x: alt.X, y: alt.Y) -> alt.Chart:
-    kind_legend = alt.Legend(title=None, orient="top")
+    kind_legend = alt.Legend(title=None, orient="top", columns=LEGEND_COLUMNS, labelLimit=150)
     return (
         alt.Chart(points)
         .mark_point(filled=True, opacity=0.9, strokeWidth=2)
@@ -181,18 +193,25 @@ def edge_layer(edges: pd.DataFrame, x: alt.X, y: alt.Y) -> alt.Chart:
 MARKER_COLORS = {"onset": "#b71c1c", "statement": "#2e7d32"}
 
 
-def marker_layers(markers: list[Marker], x: alt.X, zone_name: str) -> list[alt.Chart]:
-    """A dashed rule and a label per marker; constant colours so they never share the articles' colour scale."""
+def marker_layers(markers: list[Marker], x: alt.X, zone_name: str, domain: list[str]) -> list[alt.Chart]:
+    """A dashed rule and a label per marker; constant colours so they never share the articles' colour scale.
+
+    The onset's label sits at the bottom of the plot: outlets are drawn in order of first coverage, so the
+    bottom left is empty while the first report's mark is at the top. A statement's label sits at the top.
+    A label in the right half of the time axis is drawn to the left of its rule, so it is never cut."""
     layers: list[alt.Chart] = []
+    start, end = pd.Timestamp(domain[0]), pd.Timestamp(domain[1])
     for kind, color in MARKER_COLORS.items():
         chosen = [m for m in markers if m.kind == kind]
         if not chosen:
             continue
+        times = [to_zone(pd.Series([m.at]), zone_name).dt.tz_localize(None).iloc[0] for m in chosen]
         frame = pd.DataFrame(
             {
-                "time": [to_zone(pd.Series([m.at]), zone_name).dt.tz_localize(None).iloc[0] for m in chosen],
-                "label": [m.label[:60] for m in chosen],
+                "time": times,
+                "label": [short_label(m.label) for m in chosen],
                 "when": [format_time(m.at, zone_name) for m in chosen],
+                "right_half": [(t - start) > (end - start) / 2 for t in times],
             }
         )
         base = alt.Chart(frame).encode(x=x)
@@ -201,32 +220,53 @@ def marker_layers(markers: list[Marker], x: alt.X, zone_name: str) -> list[alt.C
                 tooltip=[alt.Tooltip("label:N", title="Marker"), alt.Tooltip("when:N", title="At")]
             )
         )
-        layers.append(
-            # Clipped to the plot and cut at LABEL_LIMIT pixels: a long statement must not widen the chart.
-            base.mark_text(
-                align="left",
-                baseline="top",
-                dx=5,
-                dy=2,
-                fontSize=11,
-                color=color,
-                fontWeight="bold",
-                clip=True,
-                limit=LABEL_LIMIT,
-            ).encode(text="label:N", y=alt.value(0))
-        )
+        at_bottom = kind == "onset"
+        for right in (False, True):
+            side = frame[frame["right_half"] == right]
+            if side.empty:
+                continue
+            layers.append(
+                alt.Chart(side)
+                .mark_text(
+                    align="right" if right else "left",
+                    baseline="bottom" if at_bottom else "top",
+                    dx=-5 if right else 5,
+                    dy=-3 if at_bottom else 2,
+                    fontSize=11,
+                    color=color,
+                    fontWeight="bold",
+                    clip=True,
+                    limit=MARKER_LABEL_LIMIT,
+                )
+                # "height": the plot's bottom edge, whatever height the page gives it
+                .encode(x=x, text="label:N", y=alt.value("height" if at_bottom else 0))
+            )
     return layers
 
 
-def complaint_layer(complaints: pd.DataFrame, domain: list[str], zone_name: str) -> alt.Chart:
+MARKER_LABEL_CHARS = 60  # a statement's first words; the tooltip and the key figures hold the whole text
+
+
+def short_label(text: str, limit: int = MARKER_LABEL_CHARS) -> str:
+    """The label cut at a word boundary with an ellipsis, never in the middle of a word."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:.")
+    return cut + "…"
+
+
+def complaint_layer(
+    complaints: pd.DataFrame, domain: list[str], zone_name: str, title: str | None = None
+) -> alt.Chart:
     frame = pd.DataFrame(
         {"time": to_zone(complaints["ts"], zone_name).dt.tz_localize(None), "value": complaints["value"]}
     )
     return (
         alt.Chart(frame)
-        .mark_area(color="#e57373", opacity=0.18, interpolate="monotone")
+        .mark_area(color="#e57373", opacity=0.18, interpolate="monotone", clip=True)
         .encode(
-            x=time_axis(domain, None),
+            x=time_axis(domain, title),  # the first layer's axis is the one drawn: it carries the title
             y=alt.Y("value:Q", axis=None),  # no right axis: the two charts' time axes stay aligned
             tooltip=[alt.Tooltip("value:Q", title="Complaints")],
         )
@@ -249,7 +289,7 @@ def spread_chart(timeline: pd.DataFrame, zone_name: str, domain: list[str]) -> a
     """The cumulative outlets curve, on the same time axis as the timeline."""
     frame = cumulative_outlets(timeline, zone_name)
     base = alt.Chart(frame).encode(
-        x=time_axis(domain, None),
+        x=time_axis(domain, axis_title(zone_name)),
         y=alt.Y(
             "outlets:Q",
             title=None,  # the caption says what it is; a title would shift the time axis
@@ -266,23 +306,20 @@ def spread_chart(timeline: pd.DataFrame, zone_name: str, domain: list[str]) -> a
 def time_domain(
     times: pd.Series, complaints: pd.DataFrame, markers: list[Marker], zone_name: str
 ) -> list[str]:
-    """The shared x range: every article, marker and complaint sample, with a little padding."""
+    """The shared x range: from a little before the first report or the spike onset (whichever is earlier)
+    to a little after the last article or marker. The complaint series is drawn only inside it: hours of
+    quiet baseline before the story would squeeze its first hour into a few pixels."""
+    del complaints  # shown clipped to the range the story and its markers span
     candidates = [pd.Timestamp(t) for t in times]
     candidates += [to_zone(pd.Series([m.at]), zone_name).dt.tz_localize(None).iloc[0] for m in markers]
-    if not complaints.empty:
-        local = to_zone(complaints["ts"], zone_name).dt.tz_localize(None)
-        candidates += [local.min(), local.max()]
     start, end = min(candidates), max(candidates)
-    pad = max((end - start) * 0.04, pd.Timedelta(minutes=5))
-    return [(start - pad).isoformat(), (end + pad).isoformat()]
+    pad = max((end - start) * 0.05, pd.Timedelta(minutes=5))
+    return [(start - max(pad, LEAD_BEFORE_START)).isoformat(), (end + pad).isoformat()]
 
 
-def zone_label(points: pd.DataFrame, zone_name: str) -> str:
-    """ "UTC", "America/New_York, EDT"."""
-    abbreviations = points["when"].str.rsplit(" ", n=1).str[-1].unique().tolist()
-    if len(abbreviations) != 1 or abbreviations[0] == zone_name:
-        return zone_name
-    return f"{zone_name}, {abbreviations[0]}"
+def axis_title(zone_name: str) -> str:
+    """ "Time (America/New_York)": the zone every time on the page is shown in."""
+    return f"Time ({zone_name})"
 
 
 def time_axis(domain: list[str], title: str | None) -> alt.X:

@@ -30,6 +30,24 @@ HOW_TO_INGEST = """scooptrace ingest --feeds feeds.opml   # fetch feeds and page
 scooptrace import articles.csv         # or load url,title,outlet,published_at"""
 
 
+# Streamlit's data grid: 35 px a row and for the header, plus its border.
+ROW_PX = 35
+TABLE_MAX_ROWS = 30
+
+
+def table_height(rows: int, max_rows: int = TABLE_MAX_ROWS, row_px: int = ROW_PX) -> int:
+    """A table as tall as its rows (none cut in half), up to ``max_rows``; longer tables scroll."""
+    return ROW_PX + row_px * max(1, min(rows, max_rows)) + 3
+
+
+def table(frame: Any, column_config: dict[str, Any] | None = None, **options: Any) -> Any:
+    """st.dataframe as every page shows it: full width, sized to its rows, empty cells blank (not "None")."""
+    options.setdefault("height", table_height(len(frame)))
+    return st.dataframe(
+        frame, hide_index=True, width="stretch", column_config=column_config, placeholder="", **options
+    )
+
+
 def page_file(name: str) -> str:
     """A page's script for st.switch_page / st.page_link (the same path app.py registers)."""
     return str(Path(__file__).resolve().with_name(f"{name}.py"))

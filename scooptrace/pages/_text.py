@@ -125,3 +125,47 @@ def bidi_isolate(text: object) -> str:
         return ""
     value = str(text)
     return f"{FSI}{value}{PDI}" if value else value
+
+
+CLOCK_TIME = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d) (UTC(?:[+-]\d\d:\d\d)?|[A-Z]{2,5})\b")
+MINUTES_PER_DAY = 24 * 60
+
+
+def times_in_zone(text: str, anchor: datetime | pd.Timestamp | None, zone_name: str) -> str:
+    """A stored sentence's clock times ("GeekWire at 13:31 PDT ...") rewritten in the reader's zone.
+
+    The first time in an evidence sentence is ``anchor`` (the first report) in the outlet's zone: that gives
+    the offset of its abbreviation; "UTC" and "UTC+03:00" carry their own. Each time is taken as the instant
+    nearest the anchor. A time whose zone cannot be worked out is left as written."""
+    if anchor is None or pd.isna(anchor):
+        return text
+    stamp = pd.Timestamp(anchor)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    offsets: dict[str, int] = {}
+    first = CLOCK_TIME.search(text)
+    if first is not None:
+        local = int(first.group(1)) * 60 + int(first.group(2))
+        utc = stamp.hour * 60 + stamp.minute
+        offsets[first.group(3)] = (
+            local - utc + MINUTES_PER_DAY // 2
+        ) % MINUTES_PER_DAY - MINUTES_PER_DAY // 2
+
+    def rewrite(match: re.Match[str]) -> str:
+        offset = _zone_offset_minutes(match.group(3), offsets)
+        if offset is None:
+            return match.group(0)
+        minutes = int(match.group(1)) * 60 + int(match.group(2)) - offset  # in UTC
+        delta = (minutes - (stamp.hour * 60 + stamp.minute) + MINUTES_PER_DAY // 2) % MINUTES_PER_DAY
+        instant = stamp + pd.Timedelta(minutes=delta - MINUTES_PER_DAY // 2)
+        return format_time(instant, zone_name, with_date=False)
+
+    return CLOCK_TIME.sub(rewrite, text)
+
+
+def _zone_offset_minutes(name: str, known: dict[str, int]) -> int | None:
+    if name == "UTC":
+        return 0
+    if name.startswith("UTC"):
+        sign = -1 if name[3] == "-" else 1
+        return sign * (int(name[4:6]) * 60 + int(name[7:9]))
+    return known.get(name)

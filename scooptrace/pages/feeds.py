@@ -35,27 +35,31 @@ def render() -> None:
             "feed_url"
         ].str.lower().str.contains(needle, regex=False)
         shown = shown[hit]
-    st.dataframe(
-        display_frame(shown, _common.current_zone()), hide_index=True, width="stretch", column_config=COLUMNS
-    )
+    _common.table(display_frame(shown, _common.current_zone()), COLUMNS)
 
 
+# Widths in pixels that fit beside the sidebar of a 1400 px window (wider pages stretch them).
 COLUMNS = {
-    "health": st.column_config.TextColumn("Health"),
-    "outlet": st.column_config.TextColumn("Outlet"),
-    "feed_url": st.column_config.LinkColumn("Feed"),
-    "last_fetched_at": st.column_config.TextColumn("Last fetch"),
-    "last_status": st.column_config.NumberColumn("Status", format="%d"),
-    "last_error": st.column_config.TextColumn("Last error"),
-    "consecutive_failures": st.column_config.NumberColumn("Failures in a row", format="%d"),
-    "n_articles": st.column_config.NumberColumn("Articles", format="%d"),
-    "articles_per_day": st.column_config.NumberColumn("Articles/day (7 d)", format="%.1f"),
+    "health": st.column_config.TextColumn("Health", width=125),
+    "outlet": st.column_config.TextColumn("Outlet", width=120),
+    "feed_url": st.column_config.LinkColumn("Feed", width=190),
+    "last_fetched_at": st.column_config.TextColumn("Last fetch", width=135),
+    "last_status": st.column_config.NumberColumn("HTTP", format="%d", width=50),
+    "last_error": st.column_config.TextColumn("Last error", width=130),
+    "consecutive_failures": st.column_config.NumberColumn(
+        "Failures", format="%d", help="Failed fetches in a row", width=65
+    ),
+    "n_articles": st.column_config.NumberColumn("Articles", format="%d", width=60),
+    "articles_per_day": st.column_config.NumberColumn(
+        "Per day", format="%.1f", help="Articles a day over the last 7 days", width=55
+    ),
 }
 
 
 def display_frame(frame: pd.DataFrame, zone_name: str) -> pd.DataFrame:
     out = frame.copy()
     out["feed_url"] = out["feed_url"].map(safe_url)
+    out["last_error"] = out["last_error"].fillna("")
     fetched = to_zone(out["last_fetched_at"], zone_name)
     out["last_fetched_at"] = fetched.dt.strftime("%Y-%m-%d %H:%M %Z").where(fetched.notna(), "never")
     out["health"] = [
@@ -68,12 +72,13 @@ def display_frame(frame: pd.DataFrame, zone_name: str) -> pd.DataFrame:
 
 
 def health(error: object, failures: float | None, fetched: object) -> str:
+    """Plain words, no emoji: a machine without an emoji font shows an emoji as an empty box."""
     if fetched is None or pd.isna(fetched):
-        return "⏳ never fetched"
+        return "Never fetched"
     count = int(failures) if failures is not None and not pd.isna(failures) else 0
     if count > 0 or (error is not None and not pd.isna(error)):
-        return f"❌ failing ({count} in a row)" if count else "❌ failing"
-    return "✅ ok"
+        return f"Failing ({count} in a row)" if count else "Failing"
+    return "OK"
 
 
 if __name__ == "__main__":

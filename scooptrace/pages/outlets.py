@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -44,7 +46,36 @@ def render() -> None:
     first = next((c for c in FIRST_COLUMNS if c in frame.columns), None)
     if first is not None:
         frame = frame.sort_values([first, "outlet"], ascending=[False, True])
-    st.dataframe(frame, hide_index=True, width="stretch")
+    _common.table(frame, column_labels(frame.columns))
+
+
+# Human labels, help and widths (pixels, fitting beside the sidebar at 1400 px) for the outlet_stats columns.
+# A column not listed gets its name in words.
+COLUMN_LABELS: dict[str, tuple[str, str | None, int]] = {
+    "outlet": ("Outlet", None, 160),
+    "stories_covered": ("Covered", "Stories this outlet covered", 80),
+    "stories_first": ("First", "Stories this outlet reported first", 65),
+    "times_credited": ("Credited", "Articles of other outlets that credit this one", 80),
+    "times_credited_first": ("Credited first", "Credits that say this outlet was first", 100),
+    "credited_by_outlets": ("By outlets", "How many outlets credit this one", 85),
+    "median_lag_minutes_following": ("Median lag following (min)", "When not first: median delay", 175),
+    "articles_crediting_others": ("Crediting", "Its articles that credit another outlet", 80),
+    "outlets_credited": ("Outlets credited", "How many other outlets this one credits", 110),
+}
+# The same figure in seconds: the minutes column says it, the view keeps both for SQL.
+HIDDEN_COLUMNS = ("median_lag_seconds_following",)
+
+
+def column_labels(columns: pd.Index) -> dict[str, Any]:
+    """st.column_config for every column: a human label (and help), never the raw SQL name."""
+    config: dict[str, Any] = {}
+    for name in map(str, columns):
+        if name in HIDDEN_COLUMNS:
+            config[name] = None
+            continue
+        label, help_text, width = COLUMN_LABELS.get(name, (name.replace("_", " ").capitalize(), None, 100))
+        config[name] = st.column_config.Column(label, help=help_text, width=width)
+    return config
 
 
 LAG_COLUMNS = ("median_lag_minutes_following", "median_lag_minutes")

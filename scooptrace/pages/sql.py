@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from scooptrace import sql_sandbox
+from scooptrace import queries, sql_sandbox
 from scooptrace.pages import _common
 from scooptrace.pages._text import escape_markdown
 
@@ -14,11 +14,15 @@ FROM stories
 GROUP BY first_outlet
 ORDER BY stories_first DESC
 LIMIT 20"""
-VIEWS_HELP = (
-    "Views: `articles`, `stories`, `story_timeline`, `citations`, `signals`, `outlet_stats`, `feed_status`. "
-    "One SELECT at a time; no files, URLs, ATTACH or settings; "
-    f"at most {sql_sandbox.DEFAULT_ROW_LIMIT:,} rows and {sql_sandbox.DEFAULT_TIME_LIMIT_SECONDS:g} s."
-)
+
+
+def views_help() -> str:
+    """The views of the schema (every one, from the schema itself) and the sandbox's limits."""
+    views = ", ".join(f"`{name}`" for name in queries.schema_views())
+    return (
+        f"Views: {views}. One SELECT at a time; no files, URLs, ATTACH or settings; "
+        f"at most {sql_sandbox.DEFAULT_ROW_LIMIT:,} rows and {sql_sandbox.DEFAULT_TIME_LIMIT_SECONDS:g} s."
+    )
 
 
 LAST_KEY = "scooptrace_sql_last"
@@ -27,7 +31,7 @@ LAST_KEY = "scooptrace_sql_last"
 def render() -> None:
     state = _common.status()
     st.title("SQL")
-    st.caption(VIEWS_HELP)
+    st.caption(views_help())
     if not _common.explain_missing(state):
         return
     present = ", ".join(sorted(state.views)) or "none yet"
@@ -52,7 +56,9 @@ def show_result(result: sql_sandbox.SandboxResult) -> None:
     if result.truncated:
         note += f" (stopped at the limit of {sql_sandbox.DEFAULT_ROW_LIMIT:,} rows)"
     st.caption(note)
-    st.dataframe(result.frame, hide_index=True, width="stretch")
+    st.dataframe(
+        result.frame, hide_index=True, width="stretch", height=_common.table_height(len(result.frame))
+    )
     st.download_button(
         "CSV",
         result.frame.to_csv(index=False).encode("utf-8"),

@@ -8,6 +8,7 @@ from urllib.parse import quote
 import pandas as pd
 import streamlit as st
 
+from common.text import plural
 from scooptrace import queries
 from scooptrace.pages import _common
 from scooptrace.pages._text import bidi_isolate, format_duration, to_zone
@@ -37,16 +38,8 @@ def render() -> None:
             st.info("No story matches these filters. Widen the time range or clear the filters.")
         return
     shown = display_frame(frame, _common.current_zone())
-    event = st.dataframe(
-        shown,
-        hide_index=True,
-        width="stretch",
-        on_select="rerun",
-        selection_mode="single-row",
-        key="stories_table",
-        column_config=COLUMNS,
-    )
-    st.caption(f"{len(frame)} stories shown (newest first, at most {flt.limit}).")
+    event = _common.table(shown, COLUMNS, on_select="rerun", selection_mode="single-row", key="stories_table")
+    st.caption(f"{plural(len(frame), 'story', 'stories')} shown (newest first, at most {flt.limit}).")
     rows = event.selection.rows if event is not None else []
     if rows:
         st.switch_page(_common.page_file("story"), query_params={"id": str(frame.iloc[rows[0]]["story_id"])})
@@ -78,10 +71,13 @@ def filters(outlets: list[str], languages: list[str]) -> queries.StoryFilter:
     )
 
 
+# The headline first, then who broke it: on a phone (420 px) those two are what fits. The headline column is
+# narrower than a phone's screen, so a right-to-left headline, drawn from the cell's right edge, shows its
+# start; on a wide screen the grid stretches every column to fill the page.
 COLUMNS = {
-    "first_time": st.column_config.TextColumn("First report"),
-    "headline": st.column_config.TextColumn("Headline", width="large"),
-    "first_outlet": st.column_config.TextColumn("Broken by"),
+    "headline": st.column_config.TextColumn("Headline", width=260),
+    "first_outlet": st.column_config.TextColumn("Broken by", width=110),
+    "first_time": st.column_config.TextColumn("First report", width=140),
     "n_outlets": st.column_config.NumberColumn("Outlets", format="%d"),
     "spread": st.column_config.TextColumn("Spread", help="From the first report to the latest article"),
     "languages": st.column_config.ListColumn("Languages"),

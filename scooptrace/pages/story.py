@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from common.text import plural
 from scooptrace import queries
 from scooptrace.pages import _chart, _common, _export
 from scooptrace.pages._signals import complaint_series, markers_for
@@ -18,6 +19,7 @@ from scooptrace.pages._text import (
     format_lag,
     format_time,
     safe_url,
+    times_in_zone,
 )
 
 
@@ -88,8 +90,9 @@ def show_story(state: queries.DbStatus, info: dict[str, Any], timeline: pd.DataF
     st.caption(chart_note(complaints, zone_name))
     st.altair_chart(_chart.spread_chart(timeline, zone_name, domain), width="stretch")
     evidence = info.get("first_report_evidence")
-    if evidence:
-        st.info(escape_markdown(evidence), icon=":material/verified:")
+    if evidence:  # stored in the outlet's zone; shown in the reader's, like every time on the page
+        local = times_in_zone(str(evidence), info.get("first_published_at"), zone_name)
+        st.info(escape_markdown(local), icon=":material/verified:")
     articles_table(timeline, zone_name)
     downloads(info, timeline)
     citations_table(citations)
@@ -119,7 +122,9 @@ def key_figures(
     cols[0].metric("First report", escape_markdown(info.get("first_outlet") or "?"))
     day = format_time(first_at, zone_name)[:10]
     cols[1].metric(f"At ({day})", escape_markdown(format_time(first_at, zone_name, with_date=False)))
-    cols[2].metric(f"Outlets ({info.get('n_articles', 0)} articles)", f"{info.get('n_outlets', 0)}")
+    cols[2].metric(
+        f"Outlets ({plural(int(info.get('n_articles') or 0), 'article')})", f"{info.get('n_outlets', 0)}"
+    )
     cols[3].metric("To 5 outlets", escape_markdown(time_to_outlets(timeline, 5) or "not yet"))
     languages = info.get("languages") or []
     cols[4].metric("Languages", escape_markdown(", ".join(sorted(str(lang) for lang in languages)) or "?"))
@@ -166,15 +171,26 @@ def time_to_outlets(timeline: pd.DataFrame, count: int) -> str | None:
     return format_duration((firsts.iloc[count - 1] - firsts.iloc[0]).total_seconds())
 
 
+# Widths in pixels add up to the ~930 px a 1400 px window leaves beside the sidebar: no sideways scrolling.
+# Rows are tall enough for Streamlit to wrap text (over 64 px), so a long headline shows whole on two lines.
 ARTICLE_COLUMNS = {
-    "when": st.column_config.TextColumn("Published"),
-    "lag": st.column_config.TextColumn("Lag"),
-    "outlet": st.column_config.TextColumn("Outlet"),
-    "title": st.column_config.TextColumn("Title", width="large"),
-    "language": st.column_config.TextColumn("Lang."),
-    "kind": st.column_config.TextColumn("Kind"),
-    "link": st.column_config.LinkColumn("Link", display_text="open ↗"),
-    "time_source": st.column_config.TextColumn("Time from", help="page metadata, feed date, or first sight"),
+    "when": st.column_config.TextColumn("Published", width=95),
+    "lag": st.column_config.TextColumn("Lag", width=70),
+    "outlet": st.column_config.TextColumn("Outlet", width=105),
+    "title": st.column_config.TextColumn("Title", width=340),
+    "language": st.column_config.TextColumn("Lang.", width=45),
+    "kind": st.column_config.TextColumn("Kind", width=105),
+    "link": st.column_config.LinkColumn("Link", display_text="open ↗", width=55),
+    "time_source": st.column_config.TextColumn(
+        "Time from", help="page metadata, feed date, or first sight", width=70
+    ),
+}
+WRAPPING_ROW_PX = 66
+CITATION_COLUMNS = {
+    "citing_outlet": st.column_config.TextColumn("Citing outlet", width="small"),
+    "cited_outlet": st.column_config.TextColumn("Credits", width="small"),
+    "kind": st.column_config.TextColumn("By", help="link: a hyperlink; mention: named in the text", width=70),
+    "evidence": st.column_config.TextColumn("Evidence", width="large"),
 }
 
 
@@ -201,8 +217,12 @@ def articles_frame(timeline: pd.DataFrame, zone_name: str) -> pd.DataFrame:
 
 def articles_table(timeline: pd.DataFrame, zone_name: str) -> None:
     st.subheader("Articles")
-    st.dataframe(
-        articles_frame(timeline, zone_name), hide_index=True, width="stretch", column_config=ARTICLE_COLUMNS
+    frame = articles_frame(timeline, zone_name)
+    _common.table(
+        frame,
+        ARTICLE_COLUMNS,
+        row_height=WRAPPING_ROW_PX,
+        height=_common.table_height(len(frame), row_px=WRAPPING_ROW_PX),
     )
 
 
@@ -230,7 +250,7 @@ def citations_table(citations: pd.DataFrame) -> None:
     with st.expander(f"Who credits whom ({len(citations)} citations)"):
         shown = citations[["citing_outlet", "cited_outlet", "kind", "evidence"]].copy()
         shown["evidence"] = shown["evidence"].fillna("").map(bidi_isolate)
-        st.dataframe(shown, hide_index=True, width="stretch")
+        _common.table(shown, CITATION_COLUMNS)
 
 
 if __name__ == "__main__":
