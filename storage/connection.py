@@ -19,7 +19,6 @@ import importlib.util
 import logging
 import os
 import random
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -284,12 +283,15 @@ def writer_lock(location: Location, scope: str, wait_seconds: float) -> Iterator
     told = False
     try:
         while not lock.try_acquire():
-            if not told and scope != "schema":
-                print(
-                    f"scooptrace: waiting up to {wait_seconds:g}s for another writer of {location.display} "
-                    f"({scope}, pid {lock.holder()}) to finish",
-                    file=sys.stderr,
-                )
+            if not told and scope != "schema":  # at once, so nobody stares at a silent terminal
+                holder = lock.holder()
+                who = f" (pid {holder})" if holder.isdigit() else ""
+                part = "" if scope == "db" else f" ({scope})"
+                log.warning(
+                    "another scooptrace writer%s holds %s%s; waiting up to %gs for it to finish "
+                    "(lock_wait_seconds in the settings file)",
+                    who, location.display, part, wait_seconds,
+                )  # fmt: skip
                 told = True
             if time.monotonic() >= deadline:
                 raise LockBusyError(

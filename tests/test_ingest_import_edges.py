@@ -149,7 +149,7 @@ def test_second_writer_says_at_once_that_it_waits(tmp_path: Path, caplog: pytest
     csv_file = tmp_path / "one.csv"
     csv_file.write_text(HEADER + row(1), encoding="utf-8")
     db = tmp_path / "news.duckdb"
-    with open(str(db) + ".lock", "a+") as held, caplog.at_level(logging.WARNING, logger="scooptrace.db"):
+    with open(str(db) + ".lock", "a+") as held, caplog.at_level(logging.WARNING, logger="storage.connection"):
         held.write("4242\n")
         held.flush()
         fcntl.flock(held, fcntl.LOCK_EX)
