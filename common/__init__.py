@@ -1,0 +1,1 @@
+"""Floor package: settings, errors, time claims and other pieces every stage shares."""
