@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ingest.dates import ZONED, parse_claim
+from ingest.dates import ZONED, parse_time_claim
 from ingest.extract import detect_language
 from ingest.feeds import normalize_language
 from ingest.run import update_stories
@@ -147,7 +147,7 @@ def validate(row: dict[str, Any], now: datetime) -> ImportRow | str:
         published = raw_time if raw_time.tzinfo else raw_time.replace(tzinfo=UTC)
         assumed = raw_time.tzinfo is None
     else:
-        claim = parse_claim(values["published_at"], "feed")
+        claim = parse_time_claim(values["published_at"], "import")
         if claim is None:
             return f"published_at {values['published_at']!r} is not a date"
         assumed = claim.kind != ZONED

@@ -326,3 +326,19 @@ SELECT b.*,
 FROM stories_base b
 LEFT JOIN story_report r ON r.story_id = b.story_id
 LEFT JOIN outage o ON o.story_id = b.story_id AND o.pick = 1;
+
+-- migration 4: publication-time precision and claims
+-- Precision is data: second | minute (a real instant), day (only the calendar day is known; published_at holds
+-- that day at 00:00 UTC), bound (only a latest possible instant is known). The interval earliest..latest holds
+-- the truth (earliest NULL when unknown); published_claims keeps every raw claim and the decision (JSON).
+ALTER TABLE article ADD COLUMN published_at_precision VARCHAR;
+ALTER TABLE article ADD COLUMN published_at_earliest TIMESTAMPTZ;
+ALTER TABLE article ADD COLUMN published_at_latest TIMESTAMPTZ;
+ALTER TABLE article ADD COLUMN published_claims JSON;
+
+CREATE OR REPLACE VIEW articles AS
+SELECT a.article_id, a.url, a.outlet, f.feed_url, a.title, a.language, a.published_at, a.published_at_source,
+       a.first_seen_at, a.summary, a.text, a.author, a.site_name, a.page_state, a.page_error,
+       a.feed_published_raw, a.page_published_raw, a.origin,
+       a.published_at_precision, a.published_at_earliest, a.published_at_latest, a.published_claims
+FROM article a LEFT JOIN feed f USING (feed_id);
