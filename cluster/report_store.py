@@ -304,7 +304,8 @@ def _load_members(
             """
             SELECT m.story_id, a.article_id, coalesce(a.outlet, ''), a.published_at, a.published_at_source,
                    a.first_seen_at, a.language, m.syndicated_from_article_id, a.feed_published_raw,
-                   a.page_published_raw, a.title
+                   a.page_published_raw, a.title, a.published_at_precision, a.published_at_earliest,
+                   a.published_at_latest, json_extract_string(a.published_claims, '$.zone_learned')
             FROM story_member m JOIN article a ON a.article_id = m.article_id
             WHERE m.story_id IN (SELECT story_id FROM report_stories)
             ORDER BY m.story_id, a.article_id
@@ -324,9 +325,15 @@ def _load_members(
         feed_raw,
         page_raw,
         title,
+        precision,
+        earliest,
+        latest,
+        zone_learned,
     ) in rows:
         members[story_id].append(
-            Member(article_id, outlet, _utc(published), source, _utc(seen), lang, copy_of, feed_raw, page_raw)
+            Member(article_id, outlet, _utc(published), source, _utc(seen), lang, copy_of, feed_raw, page_raw,
+                   precision, _utc(earliest) if earliest else None, _utc(latest) if latest else None,
+                   zone_learned)  # fmt: skip
         )
         titles[article_id] = title
     return members, titles
