@@ -35,7 +35,12 @@ META_PUBLISHED = (
     "publish-date", "date",
 )  # fmt: skip
 DUBLIN_CORE = ("dc.date.issued", "dcterms.issued", "dc.date.created", "dcterms.created", "dc.date", "dcterms.date")
-URL_DATE = re.compile(r"/((?:19|20)\d{2})[/-]?(0[1-9]|1[0-2])[/-]?(0[1-9]|[12]\d|3[01])(?:/|-|_|\.|$)")
+URL_DATES = (
+    # /2023/11/08/, /2023/6/1/, /2013/middle_east/8/3/ (one section name between year and month)
+    re.compile(r"/((?:19|20)\d{2})/(?:[a-z_]+/)?(0?[1-9]|1[0-2])/(0?[1-9]|[12]\d|3[01])(?:/|$)"),
+    # /2023-11-08-slug, /20231108/, /2023/11-08
+    re.compile(r"/((?:19|20)\d{2})[/-]?(0[1-9]|1[0-2])-?(0[1-9]|[12]\d|3[01])(?:/|-|_|\.|$)"),
+)
 MAX_JSONLD_CHARS = 200_000  # a script larger than this is not metadata
 
 
@@ -67,9 +72,14 @@ def read_page_claims(tree: Any, url: str, htmldate_raw: str | None = None) -> tu
 
 
 def url_date(url: str) -> str | None:
-    """The ``YYYY-MM-DD`` a URL path holds (``/2023/11/08/``, ``/2023-11-08-slug``, ``/20231108/``), or None."""
-    match = URL_DATE.search(urlsplit(url).path)
-    return "-".join(match.groups()) if match else None
+    """The ``YYYY-MM-DD`` a URL path holds (``/2023/11/08/``, ``/2023/6/1/``, ``/2023-11-08-slug``), or None."""
+    path = urlsplit(url if "://" in url else "http://" + url).path
+    for pattern in URL_DATES:
+        match = pattern.search(path)
+        if match:
+            year, month, day = match.groups()
+            return f"{year}-{int(month):02d}-{int(day):02d}"
+    return None
 
 
 def jsonld_dates(tree: Any) -> list[str]:
