@@ -231,7 +231,8 @@ def one_row(client: httpx.Client, base: str, feed_path: str, truth: Truth, kind:
         feed_days=days[truth.file],
     )
     html = page_response.content.decode("utf-8", errors="replace")
-    supported = any(abs(when.published_at - stamp) <= TOLERANCE for stamp in page_stamps(html))
+    written = page_stamps(html) + [c.instant for c in result.date_claims if c.instant and c.origin != "htmldate"]
+    supported = any(abs(when.published_at - stamp) <= TOLERANCE for stamp in written)
     return Row(truth, kind, when.source, when.precision, when.published_at, when.day, when.note, supported)
 
 

@@ -2,7 +2,7 @@
 
 Order (first is strongest; a zoned claim still beats every naive or date-only one, see common.timeclaims):
   1. JSON-LD ``datePublished`` of NewsArticle and its kin (``@graph`` and lists included), then of other types;
-  2. ``<meta property="article:published_time">`` and its common kin;
+  2. ``<meta property="article:published_time">`` and its common kin (Parse.ly's ``pub_date`` last);
   3. ``itemprop="datePublished"`` (``content``, ``datetime`` or text);
   4. ``<time datetime>`` in the article's header (``<article>``'s ``<header>``, else the first in ``<article>``);
   5. Dublin Core (``DC.date.issued``, ``dcterms.issued``, ``DC.date``, ...);
@@ -50,7 +50,7 @@ def read_page_claims(tree: Any, url: str, htmldate_raw: str | None = None) -> tu
     raws: list[tuple[str, str]] = []
     if tree is not None:
         raws += [("jsonld", raw) for raw in jsonld_dates(tree)]
-        raws += [("meta", raw) for raw in _meta_values(tree, META_PUBLISHED)]
+        raws += [("meta", raw) for raw in _meta_values(tree, META_PUBLISHED) + _parsely_dates(tree)]
         raws += [("itemprop", raw) for raw in _itemprop_dates(tree)]
         raws += [("time", raw) for raw in _header_times(tree)]
         raws += [("dc", raw) for raw in _meta_values(tree, DUBLIN_CORE)]
@@ -138,6 +138,19 @@ def _meta_values(tree: Any, names: tuple[str, ...]) -> list[str]:
                 ranked.append((names.index(key), meta.get("content")))
                 break
     return [content for _rank, content in sorted(ranked, key=lambda pair: pair[0])]
+
+
+def _parsely_dates(tree: Any) -> list[str]:
+    """``pub_date`` of Parse.ly's ``parsely-page`` meta (a JSON object, common on WordPress VIP sites)."""
+    dates = []
+    for content in tree.xpath('//meta[@name="parsely-page"]/@content'):
+        try:
+            value = json.loads(str(content), strict=False).get("pub_date")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(value, str) and value.strip():
+            dates.append(value)
+    return dates
 
 
 def _itemprop_dates(tree: Any) -> list[str]:
