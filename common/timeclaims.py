@@ -337,7 +337,9 @@ def reconcile(
     feed = feed_claim
     if feed is not None and feed_days and feed.kind == ZONED and feed.at_midnight and not feed.offset:
         feed = feed.as_day("the feed dates every item at 00:00 UTC: a day, not a time")
-    claims = [c for c in (*page_claims, feed) if c is not None]
+    # A page time at exactly 00:00:00 in its own zone is how publishing systems write a bare day.
+    page = [c.as_day("midnight in its own zone: a date, not a time") if _page_midnight(c) else c for c in page_claims]
+    claims = [c for c in (*page, feed) if c is not None]
     notes += [f"{c.origin} {c.raw!r}: {c.note}" for c in claims if c.note and c.kind != DATE_ONLY]
     notes += _contradictions(claims)
     for chosen in (_zoned(claims, first_seen, notes), _naive_in_zone(claims, first_seen, outlet_zone, notes)):
@@ -348,6 +350,10 @@ def reconcile(
         return _finish(day, notes, claims)
     notes.append("no usable date in the page or the feed: the crawler's first sight is a latest bound")
     return _finish(Reconciled(first_seen, FIRST_SEEN, BOUND, None, first_seen), notes, claims)
+
+
+def _page_midnight(claim: TimeClaim) -> bool:
+    return claim.kind == ZONED and claim.at_midnight and claim.origin != FEED
 
 
 def _finish(result: Reconciled, notes: list[str], claims: Sequence[TimeClaim]) -> Reconciled:

@@ -31,7 +31,7 @@ ARTICLE_TYPES = frozenset(
 )  # fmt: skip
 META_PUBLISHED = (
     "article:published_time", "og:article:published_time", "og:published_time", "article:published",
-    "article.published", "published_time", "parsely-pub-date", "sailthru.date", "pubdate", "publishdate",
+    "article.published", "published_time", "published_at", "parsely-pub-date", "sailthru.date", "pubdate", "publishdate",
     "publish-date", "date",
 )  # fmt: skip
 DUBLIN_CORE = ("dc.date.issued", "dcterms.issued", "dc.date.created", "dcterms.created", "dc.date", "dcterms.date")
