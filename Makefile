@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo bench clean lock
+.PHONY: install test lint demo bench bench-dates clean lock
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/cluster.py
 	$(BIN)/python bench/app.py
+	$(BIN)/python bench/dates.py
+
+# Publication times on the saved real pages (tests/data/pages) behind weak feeds.
+bench-dates: $(STAMP)
+	$(BIN)/python bench/dates.py --show-misses
 
 # Re-pin every dependency (run by a developer, never by CI).
 lock:

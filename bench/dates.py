@@ -41,7 +41,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 import httpx  # noqa: E402
 
-from common.timeclaims import SECOND, MINUTE, ZONED, parse_time_claim  # noqa: E402
+from common.timeclaims import MINUTE, SECOND, ZONED, parse_time_claim  # noqa: E402
 from ingest.dates import feed_days_by_outlet, outlet_zones, page_time  # noqa: E402
 from ingest.extract import extract_page  # noqa: E402
 from ingest.parse import parse_feed  # noqa: E402
@@ -121,7 +121,7 @@ class Routes(dict[str, tuple[bytes, str]]):
 
 def make_handler(routes: Routes) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             found = routes.get(self.path)
             if found is None:
                 self.send_error(404)
@@ -231,7 +231,9 @@ def one_row(client: httpx.Client, base: str, feed_path: str, truth: Truth, kind:
         feed_days=days[truth.file],
     )
     html = page_response.content.decode("utf-8", errors="replace")
-    written = page_stamps(html) + [c.instant for c in result.date_claims if c.instant and c.origin != "htmldate"]
+    written = page_stamps(html) + [
+        c.instant for c in result.date_claims if c.instant and c.origin != "htmldate"
+    ]
     supported = any(abs(when.published_at - stamp) <= TOLERANCE for stamp in written)
     return Row(truth, kind, when.source, when.precision, when.published_at, when.day, when.note, supported)
 
@@ -244,7 +246,11 @@ def htmldate_baseline(truths: list[Truth]) -> tuple[int, int, int]:
     for truth in truths:
         html = (PAGES / truth.file).read_bytes()
         found = find_date(
-            html, url=truth.url, original_date=True, outputformat="%Y-%m-%dT%H:%M:%S%z", extensive_search=False
+            html,
+            url=truth.url,
+            original_date=True,
+            outputformat="%Y-%m-%dT%H:%M:%S%z",
+            extensive_search=False,
         )
         claim = parse_time_claim(found, "htmldate")
         days += claim is not None and claim.day == truth.day
@@ -271,7 +277,9 @@ def report(name: str, rows: list[Row], truths: list[Truth]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--set", choices=("tune", "eval", "all"), default="all")
     parser.add_argument("--show-misses", action="store_true")
     args = parser.parse_args()

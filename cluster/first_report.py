@@ -206,7 +206,9 @@ def _unzoned_window(member: Member, at: datetime) -> tuple[datetime, datetime]:
 
 
 def _weak_window(member: Member, at: datetime) -> tuple[datetime, datetime]:
-    claim = parse_time_claim(member.feed_published_raw, "feed") or parse_time_claim(member.page_published_raw, "page")
+    claim = parse_time_claim(member.feed_published_raw, "feed") or parse_time_claim(
+        member.page_published_raw, "page"
+    )
     if claim is not None and claim.kind != ZONED:
         return claim.interval()
     day = datetime.combine(at.date(), time(0), tzinfo=UTC)

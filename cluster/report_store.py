@@ -331,9 +331,21 @@ def _load_members(
         zone_learned,
     ) in rows:
         members[story_id].append(
-            Member(article_id, outlet, _utc(published), source, _utc(seen), lang, copy_of, feed_raw, page_raw,
-                   precision, _utc(earliest) if earliest else None, _utc(latest) if latest else None,
-                   zone_learned)  # fmt: skip
+            Member(
+                article_id,
+                outlet,
+                _utc(published),
+                source,
+                _utc(seen),
+                lang,
+                copy_of,
+                feed_raw,
+                page_raw,
+                precision,
+                _utc(earliest) if earliest else None,
+                _utc(latest) if latest else None,
+                zone_learned,
+            )
         )
         titles[article_id] = title
     return members, titles

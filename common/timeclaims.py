@@ -23,8 +23,8 @@ import re
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta, timezone
-from functools import lru_cache
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from dateutil import parser as dateutil_parser
@@ -110,7 +110,9 @@ class TimeClaim:
             return instant, instant
         start = self.wall if self.kind == NAIVE else datetime.combine(self.day, time(0))
         end = self.wall if self.kind == NAIVE else start + timedelta(days=1)
-        return (start - LIMITS.ahead_of_utc).replace(tzinfo=UTC), (end + LIMITS.behind_utc).replace(tzinfo=UTC)
+        return (start - LIMITS.ahead_of_utc).replace(tzinfo=UTC), (end + LIMITS.behind_utc).replace(
+            tzinfo=UTC
+        )
 
     def as_day(self, why: str) -> TimeClaim:
         """The same claim read as its calendar day only."""
@@ -265,14 +267,16 @@ class OutletZone:
         return (wall - offset).replace(tzinfo=UTC)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
 @lru_cache(maxsize=1)
 def _all_zones() -> tuple[str, ...]:
-    return tuple(sorted(name for name in available_timezones() if "/" in name and not name.startswith("Etc/")))
+    return tuple(
+        sorted(name for name in available_timezones() if "/" in name and not name.startswith("Etc/"))
+    )
 
 
 def learn_outlet_zone(claims: Iterable[TimeClaim]) -> OutletZone | None:
@@ -335,10 +339,19 @@ def reconcile(
     times in the outlet's own zone, and the note says so."""
     notes: list[str] = []
     feed = feed_claim
-    if feed is not None and feed_days and feed.kind == ZONED and feed.at_midnight and not feed.offset:
+    if feed is not None and feed_days and _utc_midnight(feed):
         feed = feed.as_day("the feed dates every item at 00:00 UTC: a day, not a time")
+    elif (
+        feed is not None
+        and _utc_midnight(feed)
+        and any(c.kind == DATE_ONLY and c.day == feed.day for c in page_claims)
+    ):
+        feed = feed.as_day("the feed's 00:00 UTC falls on the page's own date: a day, not a time")
     # A page time at exactly 00:00:00 in its own zone is how publishing systems write a bare day.
-    page = [c.as_day("midnight in its own zone: a date, not a time") if _page_midnight(c) else c for c in page_claims]
+    page = [
+        c.as_day("midnight in its own zone: a date, not a time") if _page_midnight(c) else c
+        for c in page_claims
+    ]
     claims = [c for c in (*page, feed) if c is not None]
     notes += [f"{c.origin} {c.raw!r}: {c.note}" for c in claims if c.note and c.kind != DATE_ONLY]
     notes += _contradictions(claims)
@@ -352,6 +365,10 @@ def reconcile(
     return _finish(Reconciled(first_seen, FIRST_SEEN, BOUND, None, first_seen), notes, claims)
 
 
+def _utc_midnight(claim: TimeClaim) -> bool:
+    return claim.kind == ZONED and claim.at_midnight and not claim.offset
+
+
 def _page_midnight(claim: TimeClaim) -> bool:
     return claim.kind == ZONED and claim.at_midnight and claim.origin != FEED
 
@@ -361,7 +378,9 @@ def _finish(result: Reconciled, notes: list[str], claims: Sequence[TimeClaim]) -
     return replace(result, note=note, claims=tuple(claims))
 
 
-def _usable_instant(claim: TimeClaim, instant: datetime, first_seen: datetime, notes: list[str]) -> datetime | None:
+def _usable_instant(
+    claim: TimeClaim, instant: datetime, first_seen: datetime, notes: list[str]
+) -> datetime | None:
     if instant <= first_seen:
         return instant
     if instant - first_seen <= LIMITS.clock_skew:
@@ -403,7 +422,9 @@ def _naive_in_zone(
             f"{zone.n_claims} zoned times of this outlet"
         )
         source = _source_of(claim)
-        return Reconciled(usable, source, claim.precision, usable, usable, day=claim.day, zone_learned=zone.name)
+        return Reconciled(
+            usable, source, claim.precision, usable, usable, day=claim.day, zone_learned=zone.name
+        )
     return None
 
 
@@ -454,7 +475,11 @@ def _contradictions(claims: Sequence[TimeClaim]) -> list[str]:
             if other.kind == ZONED and other.instant is not None:
                 if abs(other.instant - lead.instant) > LIMITS.contradiction:
                     notes.append(f"{other.origin} {other.raw!r} contradicts {lead.origin} {lead.raw!r}")
-            elif other.day not in {lead.day, (lead.wall - timedelta(days=1)).date(), (lead.wall + timedelta(days=1)).date()}:
+            elif other.day not in {
+                lead.day,
+                (lead.wall - timedelta(days=1)).date(),
+                (lead.wall + timedelta(days=1)).date(),
+            }:
                 notes.append(f"{other.origin} day {other.day} contradicts {lead.origin} {lead.raw!r}")
     return notes
 

@@ -34,7 +34,14 @@ META_PUBLISHED = (
     "article.published", "published_time", "published_at", "parsely-pub-date", "sailthru.date", "pubdate", "publishdate",
     "publish-date", "date",
 )  # fmt: skip
-DUBLIN_CORE = ("dc.date.issued", "dcterms.issued", "dc.date.created", "dcterms.created", "dc.date", "dcterms.date")
+DUBLIN_CORE = (
+    "dc.date.issued",
+    "dcterms.issued",
+    "dc.date.created",
+    "dcterms.created",
+    "dc.date",
+    "dcterms.date",
+)
 URL_DATES = (
     # /2023/11/08/, /2023/6/1/, /2013/middle_east/8/3/ (one section name between year and month)
     re.compile(r"/((?:19|20)\d{2})/(?:[a-z_]+/)?(0?[1-9]|1[0-2])/(0?[1-9]|[12]\d|3[01])(?:/|$)"),

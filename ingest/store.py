@@ -12,7 +12,6 @@ import duckdb
 import pyarrow as pa
 
 from common.timeclaims import OutletZone
-
 from ingest.dates import (
     claims_json,
     entry_time,

@@ -238,7 +238,10 @@ def test_a_day_never_wins_by_its_midnight_and_credit_decides_the_tie() -> None:
     report = choose_first_report([day, page])
     assert (report.article_id, report.uncertain) == ("g", True)
     assert "Daily Bits between 05 Oct 10:00 UTC and 06 Oct 22:38 UTC (date without a time)" in report.evidence
-    credits = [Credit("The Verge", "Daily Bits", says_first=True), Credit("CNBC", "Daily Bits", says_first=True)]
+    credits = [
+        Credit("The Verge", "Daily Bits", says_first=True),
+        Credit("CNBC", "Daily Bits", says_first=True),
+    ]
     credited = choose_first_report([day, page], credits)
     assert credited.article_id == "d"
     assert "decided by the credit other outlets give" in credited.evidence
