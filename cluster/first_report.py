@@ -253,6 +253,8 @@ def pick_first(claims: Sequence[Claim], credits: Sequence[Credit] = ()) -> tuple
         decided = "time"
     else:
         decided = "name"
+    if decided in ("strength", "time") and not (winner.exact and (decided == "strength" or runner_up.exact)):
+        decided = "undecided"  # a day, a bound or a guessed zone never decides by its own time
     return winner, others, decided
 
 
@@ -349,6 +351,7 @@ DECIDED_BY = {
     "strength": "decided for the exact time over the weaker claim",
     "time": "decided by the earlier time",
     "name": "chosen by first sight and name",
+    "undecided": "no exact time or credit decides it: listed first by claim and first sight only",
 }
 
 

@@ -266,3 +266,12 @@ def test_stored_interval_is_used_for_days() -> None:
     day = day_member("d", "Daily Bits", "2026-10-06", T0 + timedelta(hours=2))
     claim = claim_of(day)
     assert (claim.kind, claim.lo, claim.hi) == ("day", day.earliest, day.latest)
+
+
+def test_overlapping_days_are_never_decided_by_their_midnights() -> None:
+    one = day_member("a", "Alpha", "2026-10-05", T0 + timedelta(hours=30))
+    two = day_member("b", "Beta", "2026-10-06", T0 + timedelta(hours=30))
+    report = choose_first_report([two, one])
+    assert report.uncertain and set(report.candidates) == {"a", "b"}
+    assert "no exact time or credit decides it" in report.evidence
+    assert "decided by the earlier time" not in report.evidence
