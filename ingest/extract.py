@@ -85,7 +85,8 @@ def warm_up() -> None:
 def extract_page(url: str, body: bytes, content_type: str | None = None) -> PageResult:
     import trafilatura
 
-    tree = trafilatura.load_html(decode_html(body, content_type))
+    html = decode_html(body, content_type)
+    tree = trafilatura.load_html(html)
     # rel=canonical read from the page itself: trafilatura's own url prefers og:url, which syndicated
     # copies usually point at themselves.
     canonical = page_canonical(tree, url)
@@ -101,11 +102,11 @@ def extract_page(url: str, body: bytes, content_type: str | None = None) -> Page
         )
     compressed = zlib.compress(body, 1)  # level 1: a third of the ratio gain at a tenth of the CPU
     if document is None:
-        claims = read_page_claims(tree, url)
+        claims = read_page_claims(tree, url, html=html)
         return PageResult(
             url, None, None, None, None, None, None, strongest_raw(claims), (), compressed, claims
         )
-    claims = read_page_claims(tree, url, document.date)
+    claims = read_page_claims(tree, url, document.date, html)
     links: list[tuple[str, str]] = []
     text = None
     if document.body is not None:

@@ -5,7 +5,8 @@ Order (first is strongest; a zoned claim still beats every naive or date-only on
   2. ``<meta property="article:published_time">`` and its common kin (Parse.ly's ``pub_date`` last);
   3. ``itemprop="datePublished"`` (``content``, ``datetime`` or text);
   4. ``<time datetime>`` in the article's header (``<article>``'s ``<header>``, else the first in ``<article>``);
-  5. Dublin Core (``DC.date.issued``, ``dcterms.issued``, ``DC.date``, ...);
+  5. Dublin Core (``DC.date.issued``, ``dcterms.issued``, ``DC.date``, ...), then a Google PageMap's
+     ``unixdate`` (epoch seconds, so UTC) in a head comment;
   6. htmldate's answer, run with the URL consulted last (``deferred_url_extractor``);
   7. a date in the URL path, a calendar day only.
 Every claim found is kept, so contradictions can be noted and shown.
@@ -16,10 +17,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from common.timeclaims import TimeClaim, parse_time_claim
+from common.timeclaims import SECOND, TimeClaim, from_instant, parse_time_claim
 
 # JSON-LD types whose datePublished is the article's own publication time.
 ARTICLE_TYPES = frozenset(
@@ -49,9 +52,12 @@ URL_DATES = (
     re.compile(r"/((?:19|20)\d{2})[/-]?(0[1-9]|1[0-2])-?(0[1-9]|[12]\d|3[01])(?:/|-|_|\.|$)"),
 )
 MAX_JSONLD_CHARS = 200_000  # a script larger than this is not metadata
+MAX_HEAD_CHARS = 400_000  # where a PageMap comment is looked for
 
 
-def read_page_claims(tree: Any, url: str, htmldate_raw: str | None = None) -> tuple[TimeClaim, ...]:
+def read_page_claims(
+    tree: Any, url: str, htmldate_raw: str | None = None, html: str | bytes | None = None
+) -> tuple[TimeClaim, ...]:
     """Every publication-time claim of the page, strongest first; duplicates (same origin and text) dropped."""
     found: list[TimeClaim] = []
     raws: list[tuple[str, str]] = []
@@ -61,6 +67,8 @@ def read_page_claims(tree: Any, url: str, htmldate_raw: str | None = None) -> tu
         raws += [("itemprop", raw) for raw in _itemprop_dates(tree)]
         raws += [("time", raw) for raw in _header_times(tree)]
         raws += [("dc", raw) for raw in _meta_values(tree, DUBLIN_CORE)]
+    if html is not None:  # comments are gone from the parsed tree: read the PageMap from the source
+        raws += [("pagemap", raw) for raw in pagemap_epochs(html)]
     if htmldate_raw:
         raws.append(("htmldate", htmldate_raw))
     url_day = url_date(url)
@@ -72,7 +80,7 @@ def read_page_claims(tree: Any, url: str, htmldate_raw: str | None = None) -> tu
         if key in seen:
             continue
         seen.add(key)
-        claim = parse_time_claim(raw, origin)
+        claim = _epoch_claim(raw) if origin == "pagemap" else parse_time_claim(raw, origin)
         if claim is not None:
             found.append(claim)
     return tuple(found)
@@ -158,6 +166,27 @@ def _parsely_dates(tree: Any) -> list[str]:
         if isinstance(value, str) and value.strip():
             dates.append(value)
     return dates
+
+
+_PAGEMAP_EPOCH = re.compile(r'<Attribute\s+name="unixdate"\s*>\s*(\d{9,10})\s*</Attribute>', re.IGNORECASE)
+
+
+def pagemap_epochs(html: str | bytes) -> list[str]:
+    """``unixdate`` of a Google PageMap block, which publishers put in an HTML comment in the head."""
+    text = html.decode("utf-8", "replace") if isinstance(html, bytes) else html
+    head = text[: max(text.lower().find("</head"), 0) or MAX_HEAD_CHARS][:MAX_HEAD_CHARS]
+    found = []
+    for comment in re.findall(r"<!--(.*?)-->", head, re.DOTALL):
+        if "PageMap" in comment:
+            found += _PAGEMAP_EPOCH.findall(comment)
+    return found
+
+
+def _epoch_claim(raw: str) -> TimeClaim | None:
+    moment = datetime.fromtimestamp(int(raw), UTC)
+    if not 1990 <= moment.year <= 2100:
+        return None
+    return replace(from_instant(moment, "pagemap"), raw=raw, precision=SECOND)
 
 
 def _itemprop_dates(tree: Any) -> list[str]:

@@ -143,3 +143,12 @@ def test_newyorker_issue_date_in_the_url_is_noted_as_a_contradiction() -> None:
     assert ("meta", ZONED) in kinds and ("url", DATE_ONLY) in kinds
     reconciled = page_time(result.date_claims, None, datetime(2015, 1, 5, tzinfo=UTC))
     assert "url day 2014-12-22 contradicts" in (reconciled.note or "")
+
+
+def test_pagemap_unixdate_in_a_head_comment_is_a_utc_instant() -> None:
+    html = """<html><head><!--
+      <PageMap><DataObject type="article"><Attribute name="unixdate">1313253854</Attribute></DataObject></PageMap>
+      --></head><body><!-- <PageMap><Attribute name="unixdate">1000000000</Attribute></PageMap> --></body></html>"""
+    (claim,) = read_page_claims(tree(html), "https://example.org/a", html=html)
+    assert (claim.origin, claim.raw, claim.kind, claim.precision) == ("pagemap", "1313253854", ZONED, SECOND)
+    assert claim.instant == datetime(2011, 8, 13, 16, 44, 14, tzinfo=UTC)
