@@ -31,6 +31,8 @@ class ClaimRule:
 
 # Claim kinds and their uncertainty: the one table of first-report thresholds. Only "page" and "feed" are
 # exact; the others have the interval their article row carries (a day, a naive time's 26 hours, a bound).
+HOUR = timedelta(hours=1)
+
 CLAIM_RULES: dict[str, ClaimRule] = {
     "page": ClaimRule(
         4, timedelta(minutes=1), timedelta(minutes=1), "page metadata", "zone-aware, usually minute precision"
@@ -172,7 +174,15 @@ def _kind_of(member: Member) -> str:
         if kind == NAIVE and source == "feed":
             return "feed_naive"
     if precision in (SECOND, MINUTE):
-        return "zone_learned" if member.zone_learned else source
+        if member.zone_learned:
+            return "zone_learned"
+        if (
+            member.earliest is not None
+            and member.latest is not None
+            and member.latest - member.earliest > HOUR
+        ):
+            return "feed_naive"  # a time without zone read as UTC (an imported row): its interval is wide
+        return source
     if precision == BOUND:
         return "first_seen"
     if source == "feed" and claim_precision(member.feed_published_raw) == NAIVE:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from common.timeclaims import SECOND, describe_claims, from_instant
 from ingest.dates import ZONED, parse_time_claim
 from ingest.extract import detect_language
 from ingest.feeds import normalize_language
@@ -130,6 +131,10 @@ class ImportRow:
     summary: str | None
     language: str | None
     assumed_utc: bool
+    precision: str = SECOND  # second | minute | day, as written (common.timeclaims)
+    earliest: datetime | None = None  # the interval the truth lies in; a naive time spans UTC-12..UTC+14
+    latest: datetime | None = None
+    claims: str | None = None  # published_claims JSON
 
 
 def validate(row: dict[str, Any], now: datetime) -> ImportRow | str:
@@ -144,22 +149,30 @@ def validate(row: dict[str, Any], now: datetime) -> ImportRow | str:
         return f"url {values['url']!r} is not http(s)"
     raw_time = row["published_at"]
     if isinstance(raw_time, datetime):
-        published = raw_time if raw_time.tzinfo else raw_time.replace(tzinfo=UTC)
-        assumed = raw_time.tzinfo is None
+        claim = from_instant(raw_time, "import")
     else:
-        claim = parse_time_claim(values["published_at"], "import")
-        if claim is None:
+        parsed = parse_time_claim(values["published_at"], "import")
+        if parsed is None:
             return f"published_at {values['published_at']!r} is not a date"
-        assumed = claim.kind != ZONED
-        published = claim.value if not assumed else claim.value.replace(tzinfo=UTC)
+        claim = parsed
+    assumed = claim.kind != ZONED
+    published = claim.value if not assumed else claim.value.replace(tzinfo=UTC)  # the file's contract: UTC
     if published > now:
         return f"published_at {values['published_at']!r} is in the future"
+    earliest, latest = claim.interval()
+    latest = min(latest, now)
+    claims = json.dumps(
+        {"claims": describe_claims([claim]), "source": "import", "precision": claim.precision,
+         "note": "no zone: read as UTC, the interval says where it may lie" if assumed else None},
+        ensure_ascii=False,
+    )  # fmt: skip
     text = str(row["text"]) if row.get("text") else None
     summary = str(row["summary"]) if row.get("summary") else None
     language = normalize_language(str(row["language"])) if row.get("language") else None
     return ImportRow(
         normalize_url(values["url"]), values["title"], values["outlet"], published.astimezone(UTC), text, summary,
         language or detect_language(text or values["title"]), assumed,
+        claim.precision, min(earliest, latest), latest, claims,
     )  # fmt: skip
 
 
@@ -207,11 +220,12 @@ def store_rows(
             article_id = stable_id(row.url)
             conn.execute(
                 """INSERT INTO article (article_id, url, outlet, title, language, published_at,
-                       published_at_source, first_seen_at, summary, text, page_state, origin, updated_at)
-                   VALUES (?, ?, ?, ?, ?, ?, 'feed', ?, ?, ?, 'not_fetched', 'import', ?)""",
+                       published_at_source, first_seen_at, summary, text, page_state, origin, updated_at,
+                       published_at_precision, published_at_earliest, published_at_latest, published_claims)
+                   VALUES (?, ?, ?, ?, ?, ?, 'feed', ?, ?, ?, 'not_fetched', 'import', ?, ?, ?, ?, ?)""",
                 [
                     article_id, row.url, row.outlet, row.title, row.language, row.published_at,
-                    now, row.summary, row.text, now,
+                    now, row.summary, row.text, now, row.precision, row.earliest, row.latest, row.claims,
                 ],
             )  # fmt: skip
             conn.execute("INSERT INTO article_url VALUES (?, ?)", [row.url, article_id])

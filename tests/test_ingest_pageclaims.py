@@ -152,3 +152,24 @@ def test_pagemap_unixdate_in_a_head_comment_is_a_utc_instant() -> None:
     (claim,) = read_page_claims(tree(html), "https://example.org/a", html=html)
     assert (claim.origin, claim.raw, claim.kind, claim.precision) == ("pagemap", "1313253854", ZONED, SECOND)
     assert claim.instant == datetime(2011, 8, 13, 16, 44, 14, tzinfo=UTC)
+
+
+def test_imported_times_carry_precision_and_interval() -> None:
+    from ingest.importer import ImportRow, validate
+
+    now = datetime(2024, 7, 10, 12, 0, tzinfo=UTC)
+    base = {"url": "https://example.org/a", "title": "A", "outlet": "Example"}
+    zoned = validate({**base, "published_at": "2024-07-09T14:05:00+02:00"}, now)
+    naive = validate({**base, "published_at": "2024-07-09 14:05:00"}, now)
+    day = validate({**base, "published_at": "2024-07-09"}, now)
+    assert isinstance(zoned, ImportRow) and isinstance(naive, ImportRow) and isinstance(day, ImportRow)
+    assert (zoned.precision, zoned.earliest, zoned.latest, zoned.assumed_utc) == (
+        SECOND,
+        datetime(2024, 7, 9, 12, 5, tzinfo=UTC),
+        datetime(2024, 7, 9, 12, 5, tzinfo=UTC),
+        False,
+    )
+    assert naive.assumed_utc and naive.published_at == datetime(2024, 7, 9, 14, 5, tzinfo=UTC)
+    assert naive.latest is not None and naive.earliest is not None
+    assert naive.latest - naive.earliest == timedelta(hours=26)
+    assert (day.precision, day.published_at) == (DAY, datetime(2024, 7, 9, tzinfo=UTC))
