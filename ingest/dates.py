@@ -92,3 +92,17 @@ def group_claims(pairs: Iterable[tuple[str | None, Iterable[TimeClaim]]]) -> dic
         if outlet:
             grouped.setdefault(outlet, []).extend(claims)
     return grouped
+
+
+def claims_from_json(text: str | None) -> list[TimeClaim]:
+    """The claims stored in a ``published_claims`` value, parsed again (PageMap epochs and junk are skipped)."""
+    if not text:
+        return []
+    try:
+        records = json.loads(text).get("claims") or []
+    except (ValueError, AttributeError):
+        return []
+    parsed = (
+        parse_time_claim(r.get("raw"), r.get("origin") or "page") for r in records if isinstance(r, dict)
+    )
+    return [claim for claim in parsed if claim is not None]

@@ -4,15 +4,16 @@ any moment is completed by the next one without duplicates."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
 import pyarrow as pa
 
-from common.timeclaims import OutletZone
+from common.timeclaims import OutletZone, TimeClaim
 from ingest.dates import (
+    claims_from_json,
     claims_json,
     entry_time,
     feed_days_by_outlet,
@@ -239,7 +240,9 @@ def record_pages(conn: duckdb.DuckDBPyConnection, outcomes: list[PageOutcome], n
         "fetched_at": [],
         "html": [],
     }
-    zones, feed_days = batch_time_context(kept)
+    zones, feed_days = batch_time_context(
+        kept, stored_time_history(conn, {o.page.outlet or "" for o, _ in kept})
+    )
     for outcome, url in kept:
         result = outcome.result
         assert result is not None
@@ -268,12 +271,32 @@ PAGE_UPDATE_COLUMNS = (
 )  # fmt: skip
 
 
-def batch_time_context(kept: list[tuple[PageOutcome, str]]) -> tuple[dict[str, OutletZone], dict[str, bool]]:
-    """Per outlet, from the pages of this batch: its learned zone and whether its feed dates are days.
+HISTORY_PER_OUTLET = 200  # stored articles per outlet read to learn its zone and feed habits
 
-    The outlet's zoned claims come from this batch only until storage keeps them per outlet."""
-    pairs = []
+
+def stored_time_history(
+    conn: duckdb.DuckDBPyConnection, outlets: set[str]
+) -> list[tuple[str, list[TimeClaim], str | None]]:
+    """(outlet, stored claims, feed date as written) of each outlet's latest stored articles."""
+    if not outlets:
+        return []
+    rows = conn.execute(
+        """SELECT outlet, published_claims, feed_published_raw FROM article
+           WHERE outlet IN (SELECT unnest(?)) AND origin IS DISTINCT FROM 'import'
+           QUALIFY row_number() OVER (PARTITION BY outlet ORDER BY first_seen_at DESC) <= ?""",
+        [sorted(outlets), HISTORY_PER_OUTLET],
+    ).fetchall()
+    return [(outlet, claims_from_json(claims), feed_raw) for outlet, claims, feed_raw in rows]
+
+
+def batch_time_context(
+    kept: list[tuple[PageOutcome, str]], history: Sequence[tuple[str, list[TimeClaim], str | None]] = ()
+) -> tuple[dict[str, OutletZone], dict[str, bool]]:
+    """Per outlet, from this batch and its stored articles: its learned zone and whether its feed dates are days."""
+    pairs: list[tuple[str | None, list[TimeClaim]]] = [(outlet, claims) for outlet, claims, _raw in history]
     feed_raws: dict[str, list[str | None]] = {}
+    for outlet, _claims, feed_raw in history:
+        feed_raws.setdefault(outlet, []).append(feed_raw)
     for outcome, _url in kept:
         assert outcome.result is not None
         outlet = outcome.page.outlet or ""

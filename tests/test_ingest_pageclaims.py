@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -173,3 +174,36 @@ def test_imported_times_carry_precision_and_interval() -> None:
     assert naive.latest is not None and naive.earliest is not None
     assert naive.latest - naive.earliest == timedelta(hours=26)
     assert (day.precision, day.published_at) == (DAY, datetime(2024, 7, 9, tzinfo=UTC))
+
+
+def test_outlet_zone_is_learned_from_stored_articles() -> None:
+    import duckdb
+
+    from common.timeclaims import describe_claims, parse_time_claim
+    from ingest.store import batch_time_context, stored_time_history
+    from scooptrace import db
+
+    conn = duckdb.connect()
+    db.migrate(conn)
+    stored = [("2024-01-15T09:00:00+01:00", "a"), ("2024-07-01T09:00:00+02:00", "b")]
+    for raw, article_id in stored:
+        claim = parse_time_claim(raw, "meta")
+        assert claim is not None
+        conn.execute(
+            """INSERT INTO article (article_id, url, outlet, published_at, published_at_source, first_seen_at,
+                   page_state, origin, updated_at, published_claims)
+               VALUES (?, ?, 'Le Quotidien', now(), 'page', now(), 'extracted', 'feed', now(), ?)""",
+            [
+                article_id,
+                f"https://example.fr/{article_id}",
+                json.dumps({"claims": describe_claims([claim])}),
+            ],
+        )
+    history = stored_time_history(conn, {"Le Quotidien", "Nobody"})
+    assert {outlet for outlet, _claims, _raw in history} == {"Le Quotidien"}
+    zones, feed_days = batch_time_context([], history)
+    assert zones["Le Quotidien"].name == "Europe/Paris" and not feed_days["Le Quotidien"]
+    naive = parse_time_claim("2024-08-01 12:00:00", "meta")
+    assert naive is not None
+    when = page_time([naive], None, datetime(2024, 8, 2, tzinfo=UTC), outlet_zone=zones["Le Quotidien"])
+    assert (when.published_at, when.zone_learned) == (datetime(2024, 8, 1, 10, 0, tzinfo=UTC), "Europe/Paris")
