@@ -384,6 +384,7 @@ def _write_first_reports(
         "uncertain": [reports[s].uncertain for s in ordered],
         "to5": [reports[s].seconds_to_outlets.get(5) for s in ordered],
         "to10": [reports[s].seconds_to_outlets.get(10) for s in ordered],
+        "candidates": [list(reports[s].candidates) for s in ordered],
     }
     languages = [[asdict(reach) for reach in reports[s].languages] for s in ordered]
     with _registered(conn, "new_reports", columns):
@@ -403,7 +404,9 @@ def _write_first_reports(
         )
         conn.execute("DELETE FROM story_report WHERE story_id IN (SELECT story_id FROM new_reports)")
         conn.executemany(
-            "INSERT INTO story_report SELECT story_id, first_article_id, first_claim, uncertain, to5, to10, ?, ? "
+            "INSERT INTO story_report (story_id, first_article_id, first_claim, first_uncertain, seconds_to_5_outlets, "
+            "seconds_to_10_outlets, languages_reached, computed_at, first_candidates) "
+            "SELECT story_id, first_article_id, first_claim, uncertain, to5, to10, ?, ?, candidates "
             "FROM new_reports WHERE story_id = ?",
             [[langs, now, story_id] for story_id, langs in zip(ordered, languages, strict=True)],
         )

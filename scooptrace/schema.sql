@@ -342,3 +342,31 @@ SELECT a.article_id, a.url, a.outlet, f.feed_url, a.title, a.language, a.publish
        a.feed_published_raw, a.page_published_raw, a.origin,
        a.published_at_precision, a.published_at_earliest, a.published_at_latest, a.published_claims
 FROM article a LEFT JOIN feed f USING (feed_id);
+
+-- The first report on intervals: the articles whose intervals overlap the earliest one could each have been
+-- first (the winner first); first_report_certain is true when only one could.
+ALTER TABLE story_report ADD COLUMN first_candidates VARCHAR[];
+
+CREATE OR REPLACE VIEW story_reports AS
+SELECT r.story_id, r.first_article_id, r.first_claim, r.first_uncertain, r.seconds_to_5_outlets,
+       r.seconds_to_10_outlets, r.languages_reached, r.computed_at,
+       NOT r.first_uncertain AS first_certain, r.first_candidates
+FROM story_report r;
+
+CREATE OR REPLACE VIEW stories AS
+WITH outage AS (
+    SELECT *, row_number() OVER (
+        PARTITION BY story_id ORDER BY onset_at IS NULL, abs(lag_seconds), statement_at IS NULL, service
+    ) AS pick
+    FROM story_signal
+)
+SELECT b.*,
+       r.first_claim AS first_report_claim, r.first_uncertain AS first_report_uncertain,
+       r.seconds_to_5_outlets, r.seconds_to_10_outlets, r.languages_reached,
+       o.service AS outage_service, o.onset_at AS spike_onset_at, o.peak_at AS spike_peak_at,
+       o.lag_seconds AS spike_to_first_report_seconds, o.statement_at AS first_statement_at,
+       o.statement_text, o.summary AS outage_summary,
+       NOT r.first_uncertain AS first_report_certain, r.first_candidates AS first_report_candidates
+FROM stories_base b
+LEFT JOIN story_report r ON r.story_id = b.story_id
+LEFT JOIN outage o ON o.story_id = b.story_id AND o.pick = 1;

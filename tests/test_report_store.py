@@ -244,6 +244,10 @@ def test_story_report_spread(reported: Path) -> None:
     assert (claim, uncertain, to10) == ("page", True, None)
     assert to5 == 22 * 60  # Daily Bits and Yahoo (earlier on paper), GeekWire, The Verge, CNBC
     assert [(x["language"], x["lag_seconds"]) for x in languages] == [("en", -420 * 60), ("ar", 142 * 60)]
+    [(certain, candidates, first)] = _query(
+        db, "SELECT first_report_certain, first_report_candidates, first_article_id FROM stories"
+    )
+    assert certain is False and candidates[0] == first and len(candidates) >= 2
 
 
 def test_signals_linked_with_lag_and_statement(db: Path) -> None:
