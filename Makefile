@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The app's port for `make demo` (`make demo PORT=8600` when 8501 is taken).
 PORT ?= 8501
 
-.PHONY: install test lint demo bench clean lock
+.PHONY: install test lint demo bench bench-dates clean lock
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/cluster.py
 	$(BIN)/python bench/app.py
 	$(BIN)/python bench/alerts.py
+	$(BIN)/python bench/dates.py
+
+# Publication times on the saved real pages (tests/data/pages) behind weak feeds.
+bench-dates: $(STAMP)
+	$(BIN)/python bench/dates.py --show-misses
 
 # Re-pin every dependency (run by a developer, never by CI).
 lock:

@@ -1,50 +1,55 @@
 """Who reported first, and why we believe so: a pure core (plain data in, plain data out, no I/O).
 
-Every article's publication time is a *claim* with a source (``page``: the page's own zone-aware metadata;
-``feed``: the feed entry's date; ``first_seen``: the crawler's first sight) and so an uncertainty window.
-The first report is the earliest independent (not syndicated) article, where a weaker claim that is earlier
-only on paper, within its own uncertainty, never beats a stronger one. The evidence sentence says which
-claim decided, whether the article's other claims agree, who credits whom, and where those disagree.
+Every article's publication time is a *claim* with a source (``page``, ``feed``, ``first_seen``), a precision
+and so an interval the truth lies in (common.timeclaims). The first report is the earliest independent (not
+syndicated) article whose interval overlaps no earlier-starting one. When the earliest intervals overlap, the
+report is not certain, the evidence sentence says who else could have been first and why, and the credit
+other outlets give decides; a day, a bound or a time read in a guessed zone never decides by its own time.
+The evidence sentence also says whether the article's other claims agree and who credits whom.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
-from email.utils import parsedate_to_datetime
+from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo
+
+from common.timeclaims import BOUND, DAY, MINUTE, NAIVE, SECOND, ZONED, parse_time_claim
 
 
 @dataclass(frozen=True)
 class ClaimRule:
     """How far a claim of one kind may be from the true publication time, and how much it is trusted."""
 
-    strength: int  # higher wins whenever two claims overlap within their uncertainty
-    earlier: timedelta  # the true time may be this much before the claimed one
+    strength: int  # breaks a tie after credit: an exact time before a guessed zone, a day or a bound
+    earlier: timedelta  # the true time may be this much before the claimed one (exact kinds only)
     later: timedelta  # ... or this much after it (always capped at the crawler's first sight)
     label: str  # how the evidence sentence names the claim
     why: str
 
 
-# Claim kinds and their uncertainty: the one table of first-report thresholds.
+# Claim kinds and their uncertainty: the one table of first-report thresholds. Only "page" and "feed" are
+# exact; the others have the interval their article row carries (a day, a naive time's 26 hours, a bound).
+HOUR = timedelta(hours=1)
+
 CLAIM_RULES: dict[str, ClaimRule] = {
     "page": ClaimRule(
-        3, timedelta(minutes=1), timedelta(minutes=1), "page metadata", "zone-aware, usually minute precision"
+        4, timedelta(minutes=1), timedelta(minutes=1), "page metadata", "zone-aware, usually minute precision"
     ),
     "feed": ClaimRule(
-        2,
+        3,
         timedelta(minutes=15),
         timedelta(minutes=15),
         "feed date",
         "zone-aware, but feeds often carry the time an entry was queued or last updated",
     ),
-    "feed_naive": ClaimRule(
-        1,
-        timedelta(hours=14),
-        timedelta(hours=12),
-        "feed date without time zone",
-        "local time read as UTC: the real offset may be anything from UTC-12 to UTC+14",
+    "zone_learned": ClaimRule(
+        2,
+        timedelta(0),
+        timedelta(0),
+        "time without zone, read in the outlet's usual zone",
+        "the zone is learned from the outlet's other articles, a guess that never decides alone",
     ),
     "first_seen": ClaimRule(
         1,
@@ -53,23 +58,27 @@ CLAIM_RULES: dict[str, ClaimRule] = {
         "first seen by the crawler",
         "an upper bound: published at most one polling interval (about an hour) before",
     ),
-    "feed_date_only": ClaimRule(
+    "day": ClaimRule(
         0,
-        timedelta(hours=14),
-        timedelta(hours=36),
-        "feed date without a time",
-        "midnight of a local calendar day in an unknown zone",
+        timedelta(0),
+        timedelta(0),
+        "date without a time",
+        "only the calendar day is known, in a zone anywhere from UTC-12 to UTC+14",
+    ),
+    "feed_naive": ClaimRule(
+        0,
+        timedelta(0),
+        timedelta(0),
+        "feed date without time zone",
+        "a local time in an unknown zone: anywhere from UTC-12 to UTC+14",
     ),
 }
 
 # A page time and a feed time within this of each other "agree": feeds are often minutes late.
 AGREEMENT_TOLERANCE = timedelta(minutes=10)
-# A raw date ends in an offset, Z, or a zone name RFC 822 defines (others are read as UTC by feedparser).
-_ZONED = re.compile(
-    r"(?:Z|[+-]\d{2}:?\d{2}|\b(?:UTC|GMT|UT|EST|EDT|CST|CDT|MST|MDT|PST|PDT))\s*$", re.IGNORECASE
-)
 # Spread milestones reported per story (number of distinct outlets).
 OUTLET_MILESTONES = (5, 10)
+EXACT_KINDS = ("page", "feed")
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,10 @@ class Member:
     syndicated_from_article_id: str | None = None
     feed_published_raw: str | None = None  # the feed entry's date string, exactly as written
     page_published_raw: str | None = None  # the page's own date claim, as extracted
+    precision: str | None = None  # second | minute | day | bound (None: an older row, read from the raws)
+    earliest: datetime | None = None  # the interval the truth lies in, as stored with the article
+    latest: datetime | None = None
+    zone_learned: str | None = None  # the IANA zone a naive time was read in (a guess)
 
 
 @dataclass(frozen=True)
@@ -107,6 +120,10 @@ class Claim:
     strength: int
     first_seen_at: datetime
 
+    @property
+    def exact(self) -> bool:
+        return self.kind in EXACT_KINDS
+
 
 @dataclass(frozen=True)
 class LanguageReach:
@@ -121,89 +138,134 @@ class FirstReport:
     outlet: str
     published_at: datetime
     claim_kind: str
-    uncertain: bool  # a weaker or equal claim overlaps the winner's time within its uncertainty
+    uncertain: bool  # the earliest candidates' intervals overlap (first_report_certain is its negation)
     evidence: str
     lag_seconds: Mapping[str, int]  # every member's lag from the first report (may be < 0 for weak claims)
     seconds_to_outlets: Mapping[int, int | None]  # milestone -> seconds, None when not reached
     languages: tuple[LanguageReach, ...]
+    candidates: tuple[str, ...] = ()  # article ids that could each have been first, the winner first
+
+    @property
+    def certain(self) -> bool:
+        return not self.uncertain
 
 
 def claim_precision(raw: str | None) -> str:
-    """'zoned', 'naive', 'date_only' or 'unknown' for a raw date string from a feed or page."""
-    if not raw or not raw.strip():
-        return "unknown"
-    text = raw.strip()
-    if not re.search(r"\d{1,2}:\d{2}", text):
-        return "date_only"
-    if _ZONED.search(text):
-        return "zoned"
-    return "naive"  # no zone, or a zone name feedparser silently reads as UTC (CEST, IST, ...)
+    """'zoned', 'naive', 'date_only' or 'unknown' for a raw date string (read by common.timeclaims)."""
+    claim = parse_time_claim(raw, "feed")
+    return claim.kind if claim is not None else "unknown"
 
 
 def parse_claim(raw: str | None) -> datetime | None:
     """The instant a zone-aware raw date string names, in UTC; None when it is naive, date-only or garbage."""
-    if claim_precision(raw) != "zoned" or raw is None:
-        return None
-    text = raw.strip()
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            parsed = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-    if parsed.tzinfo is None:
-        return None
-    return parsed.astimezone(UTC)
+    claim = parse_time_claim(raw, "feed")
+    return claim.instant if claim is not None and claim.kind == ZONED else None
+
+
+def _kind_of(member: Member) -> str:
+    """The claim kind of a member, from its stored precision or, for older rows, from its raw claims."""
+    source, precision = member.published_at_source, member.precision
+    if source not in EXACT_KINDS:
+        return "first_seen"
+    if precision is None:  # a row written before precision was stored: read the claim it came from
+        raw = member.feed_published_raw if source == "feed" else member.page_published_raw
+        kind = claim_precision(raw) if raw else ZONED
+        precision = SECOND if kind == ZONED else DAY
+        if kind == NAIVE and source == "feed":
+            return "feed_naive"
+    if precision in (SECOND, MINUTE):
+        if member.zone_learned:
+            return "zone_learned"
+        if (
+            member.earliest is not None
+            and member.latest is not None
+            and member.latest - member.earliest > HOUR
+        ):
+            return "feed_naive"  # a time without zone read as UTC (an imported row): its interval is wide
+        return source
+    if precision == BOUND:
+        return "first_seen"
+    if source == "feed" and claim_precision(member.feed_published_raw) == NAIVE:
+        return "feed_naive"
+    return "day"
 
 
 def claim_of(member: Member) -> Claim:
-    """The member's publication claim with its uncertainty window."""
-    kind = member.published_at_source
-    if kind == "feed":
-        precision = claim_precision(member.feed_published_raw)
-        kind = {"naive": "feed_naive", "date_only": "feed_date_only"}.get(precision, "feed")
-    rule = CLAIM_RULES.get(kind, CLAIM_RULES["first_seen"])
-    at = min(member.published_at, member.first_seen_at)
-    return Claim(
-        article_id=member.article_id,
-        outlet=member.outlet,
-        kind=kind if kind in CLAIM_RULES else "first_seen",
-        at=at,
-        lo=at - rule.earlier,
-        hi=min(at + rule.later, member.first_seen_at),
-        strength=rule.strength,
-        first_seen_at=member.first_seen_at,
+    """The member's publication claim with the interval the truth lies in."""
+    kind = _kind_of(member)
+    rule = CLAIM_RULES[kind]
+    seen = member.first_seen_at
+    at = min(member.published_at, seen)
+    if kind in EXACT_KINDS or kind == "first_seen":
+        lo, hi = at - rule.earlier, min(at + rule.later, seen)
+    elif kind == "zone_learned":
+        lo, hi = _unzoned_window(member, at)
+    elif member.earliest is not None and member.latest is not None:
+        lo, hi = member.earliest, member.latest
+    else:
+        lo, hi = _weak_window(member, at)
+    hi = min(hi, seen)
+    return Claim(member.article_id, member.outlet, kind, at, min(lo, hi), hi, rule.strength, seen)
+
+
+def _unzoned_window(member: Member, at: datetime) -> tuple[datetime, datetime]:
+    """Where a time read in a learned zone could lie if the zone were unknown: its wall clock anywhere."""
+    offset = at.astimezone(ZoneInfo(member.zone_learned or "UTC")).utcoffset() or timedelta(0)
+    wall = at + offset
+    return wall - timedelta(hours=14), wall + timedelta(hours=12)
+
+
+def _weak_window(member: Member, at: datetime) -> tuple[datetime, datetime]:
+    claim = parse_time_claim(member.feed_published_raw, "feed") or parse_time_claim(
+        member.page_published_raw, "page"
     )
+    if claim is not None and claim.kind != ZONED:
+        return claim.interval()
+    day = datetime.combine(at.date(), time(0), tzinfo=UTC)
+    return day - timedelta(hours=14), day + timedelta(hours=36)
 
 
 def _order_key(claim: Claim) -> tuple[datetime, int, datetime, str, str]:
     return (claim.at, -claim.strength, claim.first_seen_at, claim.outlet.casefold(), claim.article_id)
 
 
-def pick_first(claims: Sequence[Claim]) -> tuple[Claim, list[Claim], list[Claim]]:
-    """The winning claim, the weaker claims earlier only on paper (overtaken), and the claims tied with it.
-
-    Among all claims whose time falls within the uncertainty of the earliest one, the strongest wins, then
-    the earliest, then the earliest first sight, then the outlet name and article id (deterministic)."""
-    ordered = sorted(claims, key=_order_key)
-    leader = ordered[0]
-    contenders = [c for c in ordered if c.at <= leader.hi]
-    winner = min(contenders, key=lambda c: (-c.strength, *_order_key(c)))
-    overtaken = [c for c in ordered if c.at < winner.at and c.strength < winner.strength]
-    tied = [
-        c
-        for c in ordered
-        if c is not winner
-        and c.strength == winner.strength
-        and winner.at <= c.at <= winner.at + _tie_window(winner)
-    ]
-    return winner, overtaken, tied
+def candidates_of(claims: Sequence[Claim]) -> list[Claim]:
+    """The claims that could each be the first: those starting before every interval has ended."""
+    first_end = min(c.hi for c in claims)
+    return sorted((c for c in claims if c.lo <= first_end), key=_order_key)
 
 
-def _tie_window(claim: Claim) -> timedelta:
-    """Page times are minute-precise, so a minute apart is a tie; other claims tie only when equal."""
-    return CLAIM_RULES["page"].later if claim.kind == "page" else timedelta(0)
+def credit_score(outlet: str, credits: Sequence[Credit]) -> tuple[int, int]:
+    """(other outlets crediting it as first, other outlets citing it at all)."""
+    first = {c.citing_outlet for c in credits if c.cited_outlet == outlet and c.says_first}
+    cited = {c.citing_outlet for c in credits if c.cited_outlet == outlet}
+    return len(first - {outlet}), len(cited - {outlet})
+
+
+def pick_first(claims: Sequence[Claim], credits: Sequence[Credit] = ()) -> tuple[Claim, list[Claim], str]:
+    """The first report, the other claims that overlap it, and what decided between them.
+
+    The first report is the earliest article whose interval overlaps no earlier-starting one. When the
+    earliest intervals overlap, the credit other outlets give decides; then an exact time over a guessed zone,
+    a day or a bound; then the earliest exact time, first sight, outlet name and article id."""
+    candidates = candidates_of(claims)
+    if len(candidates) == 1:
+        return candidates[0], [], "interval"
+    scores = {c.outlet: credit_score(c.outlet, credits) for c in candidates}
+    winner = min(candidates, key=lambda c: (tuple(-x for x in scores[c.outlet]), -c.strength, *_order_key(c)))
+    others = [c for c in candidates if c is not winner]
+    runner_up = min(others, key=lambda c: (tuple(-x for x in scores[c.outlet]), -c.strength, *_order_key(c)))
+    if scores[winner.outlet] != scores[runner_up.outlet]:
+        decided = "credit"
+    elif winner.strength != runner_up.strength:
+        decided = "strength"
+    elif winner.at != runner_up.at:
+        decided = "time"
+    else:
+        decided = "name"
+    if decided in ("strength", "time") and not (winner.exact and (decided == "strength" or runner_up.exact)):
+        decided = "undecided"  # a day, a bound or a guessed zone never decides by its own time
+    return winner, others, decided
 
 
 def choose_first_report(
@@ -216,14 +278,12 @@ def choose_first_report(
         raise ValueError("a story without members has no first report")
     independent = [m for m in members if not m.syndicated_from_article_id]
     pool = independent or list(members)
-    claims = [claim_of(m) for m in pool]
-    winner, overtaken, tied = pick_first(claims)
+    winner, overlapping, decided = pick_first([claim_of(m) for m in pool], credits)
     by_id = {m.article_id: m for m in members}
     first = by_id[winner.article_id]
     zone = (zones or {}).get(first.outlet) or _zone_of_raw(first.page_published_raw) or UTC
-    parts = [f"{first.outlet} at {format_time(winner.at, zone)} ({_claim_detail(first, winner)})"]
-    parts += _overtaken_notes(overtaken, winner, zone)
-    parts += _tie_notes(tied, winner)
+    parts = [f"{first.outlet} {_when(winner, zone)} ({_claim_detail(first, winner)})"]
+    parts += _overlap_notes(overlapping, winner, decided, zone)
     if not independent:
         parts.append("every article here is a copy of another; the earliest copy is shown")
     parts += credit_notes(first.outlet, winner.at, members, credits, zone)
@@ -235,12 +295,28 @@ def choose_first_report(
         outlet=first.outlet,
         published_at=winner.at,
         claim_kind=winner.kind,
-        uncertain=bool(overtaken or tied) or winner.strength < CLAIM_RULES["feed"].strength,
+        uncertain=bool(overlapping),
         evidence="; ".join(parts),
         lag_seconds=lags,
         seconds_to_outlets=outlet_milestones(members, winner.at),
         languages=languages_reached(members, winner.at),
+        candidates=(winner.article_id, *(c.article_id for c in overlapping)),
     )
+
+
+def _when(claim: Claim, zone: tzinfo) -> str:
+    """'at 13:38 PDT' for an exact time; a day or a bound is never shown as a time."""
+    if claim.exact:
+        return f"at {format_time(claim.at, zone)}"
+    if claim.kind == "first_seen":
+        return f"first seen at {format_time(claim.first_seen_at, zone)}"
+    if claim.kind == "zone_learned":
+        return f"at about {format_time(claim.at, zone)}"
+    return f"between {_span_end(claim.lo)} and {_span_end(claim.hi)}"
+
+
+def _span_end(at: datetime) -> str:
+    return f"{at:%d %b %H:%M} UTC"
 
 
 def format_time(at: datetime, zone: tzinfo) -> str:
@@ -254,13 +330,10 @@ def format_time(at: datetime, zone: tzinfo) -> str:
 
 
 def _zone_of_raw(raw: str | None) -> tzinfo | None:
-    parsed = None
-    if raw and claim_precision(raw) == "zoned":
-        try:
-            parsed = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    return parsed.tzinfo if parsed is not None else None
+    claim = parse_time_claim(raw, "page")
+    if claim is None or claim.offset is None:
+        return None
+    return timezone(claim.offset)
 
 
 def _claim_detail(member: Member, claim: Claim) -> str:
@@ -276,31 +349,37 @@ def _claim_detail(member: Member, claim: Claim) -> str:
         return f"{label}; its feed says {_duration(abs(gap))} {'later' if gap > timedelta(0) else 'earlier'}"
     if claim.kind == "page" and member.feed_published_raw:
         return f"{label}; its feed date has no time zone"
-    if claim.kind in ("feed_naive", "feed_date_only"):
+    if claim.kind == "zone_learned":
+        return f"{label} ({member.zone_learned})"
+    if not claim.exact:
         return f"{label}, uncertain by hours; first seen at {claim.first_seen_at:%H:%M} UTC"
     return label
 
 
-def _overtaken_notes(overtaken: Sequence[Claim], winner: Claim, zone: tzinfo) -> list[str]:
+DECIDED_BY = {
+    "credit": "decided by the credit other outlets give",
+    "strength": "decided for the exact time over the weaker claim",
+    "time": "decided by the earlier time",
+    "name": "chosen by first sight and name",
+    "undecided": "no exact time or credit decides it: listed first by claim and first sight only",
+}
+
+
+def _overlap_notes(overlapping: Sequence[Claim], winner: Claim, decided: str, zone: tzinfo) -> list[str]:
+    """Why the first report is not certain: who else could have been first, and what their claims are."""
+    if not overlapping:
+        return []
     notes = []
-    for claim in overtaken[:3]:
+    for claim in overlapping[:3]:
         rule = CLAIM_RULES[claim.kind]
-        notes.append(
-            f"{claim.outlet} is earlier on paper at {format_time(claim.at, zone)}, but that is a {rule.label} "
-            f"({rule.why}) and a stronger claim lies within its uncertainty"
-        )
-    return notes
-
-
-def _tie_notes(tied: Sequence[Claim], winner: Claim) -> list[str]:
-    if not tied:
-        return []
-    names = _join(sorted({c.outlet for c in tied if c.outlet != winner.outlet}, key=str.casefold))
-    if not names:
-        return []
-    return [
-        f"too close to call against {names} (within the claims' precision); chosen by first sight and name"
-    ]
+        where = _when(claim, zone)
+        if claim.exact and winner.exact:
+            notes.append(f"{claim.outlet} {where} is too close to call (within the claims' precision)")
+        else:
+            weakest = claim if claim.strength <= winner.strength else winner
+            why = CLAIM_RULES[weakest.kind].why
+            notes.append(f"{claim.outlet} {where} ({rule.label}) could also be first: {why}")
+    return [f"not certain: {'; '.join(notes)}; {DECIDED_BY[decided]}"]
 
 
 def credit_notes(

@@ -313,7 +313,8 @@ def _load_members(
             """
             SELECT m.story_id, a.article_id, coalesce(a.outlet, ''), a.published_at, a.published_at_source,
                    a.first_seen_at, a.language, m.syndicated_from_article_id, a.feed_published_raw,
-                   a.page_published_raw, a.title
+                   a.page_published_raw, a.title, a.published_at_precision, a.published_at_earliest,
+                   a.published_at_latest, json_extract_string(a.published_claims, '$.zone_learned')
             FROM story_member m JOIN article a ON a.article_id = m.article_id
             WHERE m.story_id IN (SELECT story_id FROM report_stories)
             ORDER BY m.story_id, a.article_id
@@ -333,9 +334,27 @@ def _load_members(
         feed_raw,
         page_raw,
         title,
+        precision,
+        earliest,
+        latest,
+        zone_learned,
     ) in rows:
         members[story_id].append(
-            Member(article_id, outlet, _utc(published), source, _utc(seen), lang, copy_of, feed_raw, page_raw)
+            Member(
+                article_id,
+                outlet,
+                _utc(published),
+                source,
+                _utc(seen),
+                lang,
+                copy_of,
+                feed_raw,
+                page_raw,
+                precision,
+                _utc(earliest) if earliest else None,
+                _utc(latest) if latest else None,
+                zone_learned,
+            )
         )
         titles[article_id] = title
     return members, titles
@@ -374,6 +393,7 @@ def _write_first_reports(
         "uncertain": [reports[s].uncertain for s in ordered],
         "to5": [reports[s].seconds_to_outlets.get(5) for s in ordered],
         "to10": [reports[s].seconds_to_outlets.get(10) for s in ordered],
+        "candidates": [list(reports[s].candidates) for s in ordered],
     }
     languages = [[asdict(reach) for reach in reports[s].languages] for s in ordered]
     with _registered(conn, "new_reports", columns):
@@ -393,7 +413,9 @@ def _write_first_reports(
         )
         conn.execute("DELETE FROM story_report WHERE story_id IN (SELECT story_id FROM new_reports)")
         conn.executemany(
-            "INSERT INTO story_report SELECT story_id, first_article_id, first_claim, uncertain, to5, to10, ?, ? "
+            "INSERT INTO story_report (story_id, first_article_id, first_claim, first_uncertain, seconds_to_5_outlets, "
+            "seconds_to_10_outlets, languages_reached, computed_at, first_candidates) "
+            "SELECT story_id, first_article_id, first_claim, uncertain, to5, to10, ?, ?, candidates "
             "FROM new_reports WHERE story_id = ?",
             [[langs, now, story_id] for story_id, langs in zip(ordered, languages, strict=True)],
         )

@@ -11,12 +11,13 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import feedparser
 
 from cluster.citations import normalize_text
 from common.text import plural
-from common.timestamps import parse_timestamp
+from common.timeclaims import parse_time_claim, parse_timestamp
 
 
 @dataclass(frozen=True)
@@ -204,19 +205,31 @@ def parse_status_feed(data: bytes, source: str, default_service: str | None = No
     points: list[SignalPoint] = []
     problems: list[Problem] = []
     for number, entry in enumerate(parsed.entries, start=1):
-        stamp = entry.get("published_parsed") or entry.get("updated_parsed")
-        if stamp is None:
+        ts = _entry_time(entry, number, problems)
+        if ts is None:
             problems.append(
                 Problem(number, f"entry {number} ({entry.get('title', '')!r}) has no usable date")
             )
             continue
-        ts = datetime.fromtimestamp(calendar.timegm(stamp), UTC)
         summary = _SPACE.sub(" ", _TAG.sub(" ", str(entry.get("summary", "")))).strip()
         text = ": ".join(x for x in (str(entry.get("title", "")).strip(), summary) if x)
         points.append(SignalPoint(source, service or "unknown", ts, None, "status", text[:1000]))
     if not points:
         raise SignalFormatError("no feed entry has a usable date")
     return ParsedSignals(tuple(points), tuple(problems))
+
+
+def _entry_time(entry: Any, number: int, problems: list[Problem]) -> datetime | None:
+    """The entry's date read by common.timeclaims (feedparser reads unknown zone names and -0000 as UTC)."""
+    raw = entry.get("published") or entry.get("updated")
+    claim = parse_time_claim(raw, "feed") if raw else None
+    if claim is not None and claim.instant is not None:
+        return claim.instant
+    if claim is not None:
+        problems.append(Problem(number, f"entry {number} date {raw!r} has no usable zone: read as UTC"))
+        return claim.wall.replace(tzinfo=UTC)
+    stamp = entry.get("published_parsed") or entry.get("updated_parsed")
+    return datetime.fromtimestamp(calendar.timegm(stamp), UTC) if stamp is not None else None
 
 
 def detect_onsets(

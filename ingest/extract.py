@@ -12,10 +12,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
+from common.timeclaims import TimeClaim
+from ingest.pageclaims import read_page_claims
+
+# htmldate (through trafilatura) is the last page reader, after our own structured claims (ingest.pageclaims).
 DATE_PARAMS = {
     "outputformat": "%Y-%m-%dT%H:%M:%S%z",  # full timestamp with zone where the page has one
     "original_date": True,  # the publication date, not the last modification
-    "extensive_search": False,  # no guessing from free text or URLs
+    "extensive_search": False,  # no guessing from free text
+    "deferred_url_extractor": True,  # a date in the URL only when the page has none (it is a day, at best)
 }
 CHARSET = re.compile(r"charset=([\w.:-]+)", re.IGNORECASE)
 MIN_TEXT_FOR_LANGID = 10  # shorter text gives py3langid nothing to go on
@@ -30,9 +35,10 @@ class PageResult:
     site_name: str | None
     language: str | None
     canonical_url: str | None
-    date_raw: str | None
+    date_raw: str | None  # the strongest page claim's text (a zoned one when there is one)
     links: tuple[tuple[str, str], ...]  # (absolute href, anchor text) in body order
     html_zlib: bytes
+    date_claims: tuple[TimeClaim, ...] = ()  # every publication-time claim of the page, strongest first
 
 
 def decode_html(body: bytes, content_type: str | None) -> str | bytes:
@@ -79,7 +85,8 @@ def warm_up() -> None:
 def extract_page(url: str, body: bytes, content_type: str | None = None) -> PageResult:
     import trafilatura
 
-    tree = trafilatura.load_html(decode_html(body, content_type))
+    html = decode_html(body, content_type)
+    tree = trafilatura.load_html(html)
     # rel=canonical read from the page itself: trafilatura's own url prefers og:url, which syndicated
     # copies usually point at themselves.
     canonical = page_canonical(tree, url)
@@ -95,7 +102,11 @@ def extract_page(url: str, body: bytes, content_type: str | None = None) -> Page
         )
     compressed = zlib.compress(body, 1)  # level 1: a third of the ratio gain at a tenth of the CPU
     if document is None:
-        return PageResult(url, None, None, None, None, None, None, None, (), compressed)
+        claims = read_page_claims(tree, url, html=html)
+        return PageResult(
+            url, None, None, None, None, None, None, strongest_raw(claims), (), compressed, claims
+        )
+    claims = read_page_claims(tree, url, document.date, html)
     links: list[tuple[str, str]] = []
     text = None
     if document.body is not None:
@@ -116,7 +127,15 @@ def extract_page(url: str, body: bytes, content_type: str | None = None) -> Page
         site_name=document.sitename,
         language=language,
         canonical_url=canonical,
-        date_raw=document.date,
+        date_raw=strongest_raw(claims),
         links=tuple(links),
         html_zlib=compressed,
+        date_claims=claims,
     )
+
+
+def strongest_raw(claims: tuple[TimeClaim, ...]) -> str | None:
+    """The text of the first zoned claim, else of the first claim: what ``page_published_raw`` keeps."""
+    zoned = [c for c in claims if c.kind == "zoned"]
+    best = zoned[0] if zoned else (claims[0] if claims else None)
+    return best.raw if best else None

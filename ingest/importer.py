@@ -20,8 +20,8 @@ from typing import Any
 from common.errors import UsageError
 from common.settings import Settings
 from common.text import plural
-from common.timestamps import parse_timestamp
-from ingest.dates import ZONED, parse_claim
+from common.timeclaims import SECOND, describe_claims, from_instant
+from ingest.dates import ZONED, parse_time_claim
 from ingest.extract import detect_language
 from ingest.feeds import normalize_language
 from ingest.run import update_stories
@@ -33,6 +33,9 @@ REQUIRED = ("url", "title", "outlet", "published_at")
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
 MAX_REPORTED = 50
 NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+EPOCH = re.compile(
+    r"\d{9,11}(\.\d+)?"
+)  # epoch seconds (common.timeclaims reads them); other bare numbers are not dates
 # A file that is not UTF-8 is most often an Excel export: Windows-1252 first (it has the curly quotes and the
 # euro sign), Latin-1 last (it decodes any byte, so it always succeeds).
 LEGACY_ENCODINGS = (("cp1252", "Windows-1252 (Western European)"), ("latin-1", "Latin-1 (ISO 8859-1)"))
@@ -203,6 +206,10 @@ class ImportRow:
     summary: str | None
     language: str | None
     assumed_utc: bool
+    precision: str = SECOND  # second | minute | day, as written (common.timeclaims)
+    earliest: datetime | None = None  # the interval the truth lies in; a naive time spans UTC-12..UTC+14
+    latest: datetime | None = None
+    claims: str | None = None  # published_claims JSON
 
 
 def validate(row: dict[str, Any], now: datetime) -> ImportRow | str:
@@ -215,39 +222,35 @@ def validate(row: dict[str, Any], now: datetime) -> ImportRow | str:
         return f"empty {', '.join(empty)}"
     if not values["url"].startswith(("http://", "https://")):
         return f"url {values['url']!r} is not http(s)"
-    parsed = parse_published(row["published_at"], values["published_at"])
-    if parsed is None:
-        hint = " (a number must be epoch seconds)" if NUMBER.fullmatch(values["published_at"]) else ""
-        return f"published_at {values['published_at']!r} is not a date{hint}"
-    published, assumed = parsed
+    raw_time = row["published_at"]
+    if isinstance(raw_time, datetime):
+        claim = from_instant(raw_time, "import")
+    else:
+        bare_number = NUMBER.fullmatch(values["published_at"]) and not EPOCH.fullmatch(values["published_at"])
+        parsed = None if bare_number else parse_time_claim(values["published_at"], "import")
+        if parsed is None:
+            hint = " (a number must be epoch seconds)" if NUMBER.fullmatch(values["published_at"]) else ""
+            return f"published_at {values['published_at']!r} is not a date{hint}"
+        claim = parsed
+    assumed = claim.kind != ZONED
+    published = claim.value if not assumed else claim.value.replace(tzinfo=UTC)  # the file's contract: UTC
     if published > now:
         return f"published_at {values['published_at']!r} is in the future"
+    earliest, latest = claim.interval()
+    latest = min(latest, now)
+    claims = json.dumps(
+        {"claims": describe_claims([claim]), "source": "import", "precision": claim.precision,
+         "note": "no zone: read as UTC, the interval says where it may lie" if assumed else None},
+        ensure_ascii=False,
+    )  # fmt: skip
     text = str(row["text"]) if row.get("text") else None
     summary = str(row["summary"]) if row.get("summary") else None
     language = normalize_language(str(row["language"])) if row.get("language") else None
     return ImportRow(
         normalize_url(values["url"]), values["title"], values["outlet"], published.astimezone(UTC), text, summary,
         language or detect_language(text or values["title"]), assumed,
+        claim.precision, min(earliest, latest), latest, claims,
     )  # fmt: skip
-
-
-def parse_published(raw: Any, text: str) -> tuple[datetime, bool] | None:
-    """(UTC instant, whether UTC was assumed) from a Parquet timestamp, ISO 8601 or epoch seconds (the
-    parser ``signals import`` uses), else the date forms of feeds (RFC 822, "6 Oct 2025 4 pm EDT")."""
-    if isinstance(raw, datetime):
-        return (raw, False) if raw.tzinfo else (raw.replace(tzinfo=UTC), True)
-    try:
-        instant, zoned = parse_timestamp(text)
-        return instant, not zoned
-    except (ValueError, OverflowError, OSError):
-        pass
-    if NUMBER.fullmatch(text):
-        return None  # a bare number that is not epoch seconds: dateutil would read "12" as the 12th
-    claim = parse_claim(text, "feed")
-    if claim is None:
-        return None
-    assumed = claim.kind != ZONED
-    return (claim.value.replace(tzinfo=UTC) if assumed else claim.value), assumed
 
 
 def run_import(settings: Settings, path: Path, *, fmt: str | None, cluster: bool) -> ImportSummary:
@@ -297,11 +300,12 @@ def store_rows(
             article_id = stable_id(row.url)
             conn.execute(
                 """INSERT INTO article (article_id, url, outlet, title, language, published_at,
-                       published_at_source, first_seen_at, summary, text, page_state, origin, updated_at)
-                   VALUES (?, ?, ?, ?, ?, ?, 'feed', ?, ?, ?, 'not_fetched', 'import', ?)""",
+                       published_at_source, first_seen_at, summary, text, page_state, origin, updated_at,
+                       published_at_precision, published_at_earliest, published_at_latest, published_claims)
+                   VALUES (?, ?, ?, ?, ?, ?, 'feed', ?, ?, ?, 'not_fetched', 'import', ?, ?, ?, ?, ?)""",
                 [
                     article_id, row.url, row.outlet, row.title, row.language, row.published_at,
-                    now, row.summary, row.text, now,
+                    now, row.summary, row.text, now, row.precision, row.earliest, row.latest, row.claims,
                 ],
             )  # fmt: skip
             conn.execute("INSERT INTO article_url VALUES (?, ?)", [row.url, article_id])

@@ -4,14 +4,24 @@ any moment is completed by the next one without duplicates."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
 import pyarrow as pa
 
-from ingest.dates import parse_claim, reconcile
+from common.timeclaims import OutletZone, TimeClaim
+from ingest.dates import (
+    claims_from_json,
+    claims_json,
+    entry_time,
+    feed_days_by_outlet,
+    group_claims,
+    outlet_zones,
+    page_time,
+    parse_time_claim,
+)
 from ingest.extract import PageResult
 from ingest.feeds import FeedSpec
 from ingest.parse import FeedEntry
@@ -150,10 +160,12 @@ def add_entries(
     if not fresh:
         return 0
     columns: dict[str, list[object]] = {name: [] for name in NEW_ARTICLE_COLUMNS}
+    feed_days = feed_days_by_outlet({"": [e.published_raw for e in fresh.values()]})[""]
     for url, entry in fresh.items():
-        when = reconcile(None, parse_claim(entry.published_raw, "feed"), now)
+        when = entry_time(entry.published_raw, now, feed_days)
         values = (stable_id(url), url, feed.outlet, feed.feed_id, entry.title, feed.language, when.published_at,
-                  when.source, entry.published_raw, now, entry.summary, now)  # fmt: skip
+                  when.source, entry.published_raw, now, entry.summary, now, when.precision, when.earliest,
+                  when.latest, claims_json(when))  # fmt: skip
         for name, value in zip(NEW_ARTICLE_COLUMNS, values, strict=True):
             columns[name].append(value)
     new_rows = pa.table(columns)
@@ -175,7 +187,8 @@ def add_entries(
 
 NEW_ARTICLE_COLUMNS = (
     "article_id", "url", "outlet", "feed_id", "title", "language", "published_at", "published_at_source",
-    "feed_published_raw", "first_seen_at", "summary", "updated_at",
+    "feed_published_raw", "first_seen_at", "summary", "updated_at", "published_at_precision",
+    "published_at_earliest", "published_at_latest", "published_claims",
 )  # fmt: skip
 
 
@@ -233,17 +246,19 @@ def record_pages(conn: duckdb.DuckDBPyConnection, outcomes: list[PageOutcome], n
         "fetched_at": [],
         "html": [],
     }
+    zones, feed_days = batch_time_context(
+        kept, stored_time_history(conn, {o.page.outlet or "" for o, _ in kept})
+    )
     for outcome, url in kept:
         result = outcome.result
         assert result is not None
         page = outcome.page
-        when = reconcile(
-            parse_claim(result.date_raw, "page"),
-            parse_claim(page.feed_published_raw, "feed"),
-            page.first_seen_at,
-        )
+        outlet = page.outlet or ""
+        when = page_time(result.date_claims, page.feed_published_raw, page.first_seen_at,
+                         outlet_zone=zones.get(outlet), feed_days=feed_days.get(outlet, False))  # fmt: skip
         values = (page.article_id, url, result.title, result.text, result.author, result.site_name,
-                  result.language, result.canonical_url, result.date_raw, when.published_at, when.source)  # fmt: skip
+                  result.language, result.canonical_url, result.date_raw, when.published_at, when.source,
+                  when.precision, when.earliest, when.latest, claims_json(when))  # fmt: skip
         for name, value in zip(PAGE_UPDATE_COLUMNS, values, strict=True):
             updates[name].append(value)
         for position, (href, anchor) in enumerate(result.links):
@@ -257,8 +272,46 @@ def record_pages(conn: duckdb.DuckDBPyConnection, outcomes: list[PageOutcome], n
 
 PAGE_UPDATE_COLUMNS = (
     "article_id", "url", "title", "text", "author", "site_name", "language", "canonical_url",
-    "page_published_raw", "published_at", "published_at_source",
+    "page_published_raw", "published_at", "published_at_source", "published_at_precision",
+    "published_at_earliest", "published_at_latest", "published_claims",
 )  # fmt: skip
+
+
+HISTORY_PER_OUTLET = 200  # stored articles per outlet read to learn its zone and feed habits
+
+
+def stored_time_history(
+    conn: duckdb.DuckDBPyConnection, outlets: set[str]
+) -> list[tuple[str, list[TimeClaim], str | None]]:
+    """(outlet, stored claims, feed date as written) of each outlet's latest stored articles."""
+    if not outlets:
+        return []
+    rows = conn.execute(
+        """SELECT outlet, published_claims, feed_published_raw FROM article
+           WHERE outlet IN (SELECT unnest(?)) AND origin IS DISTINCT FROM 'import'
+           QUALIFY row_number() OVER (PARTITION BY outlet ORDER BY first_seen_at DESC) <= ?""",
+        [sorted(outlets), HISTORY_PER_OUTLET],
+    ).fetchall()
+    return [(outlet, claims_from_json(claims), feed_raw) for outlet, claims, feed_raw in rows]
+
+
+def batch_time_context(
+    kept: list[tuple[PageOutcome, str]], history: Sequence[tuple[str, list[TimeClaim], str | None]] = ()
+) -> tuple[dict[str, OutletZone], dict[str, bool]]:
+    """Per outlet, from this batch and its stored articles: its learned zone and whether its feed dates are days."""
+    pairs: list[tuple[str | None, list[TimeClaim]]] = [(outlet, claims) for outlet, claims, _raw in history]
+    feed_raws: dict[str, list[str | None]] = {}
+    for outlet, _claims, feed_raw in history:
+        feed_raws.setdefault(outlet, []).append(feed_raw)
+    for outcome, _url in kept:
+        assert outcome.result is not None
+        outlet = outcome.page.outlet or ""
+        feed_claim = parse_time_claim(outcome.page.feed_published_raw, "feed")
+        pairs.append((outlet, [*outcome.result.date_claims, *([feed_claim] if feed_claim else [])]))
+        feed_raws.setdefault(outlet, []).append(outcome.page.feed_published_raw)
+    return outlet_zones(group_claims(pairs)), feed_days_by_outlet(feed_raws)
+
+
 LINK_SCHEMA = pa.schema(
     [("article_id", pa.string()), ("position", pa.int32()), ("href", pa.string()), ("anchor", pa.string())]
 )
@@ -299,6 +352,9 @@ def write_page_batch(
                    author = u.author, site_name = u.site_name, language = coalesce(u.language, article.language),
                    canonical_url = u.canonical_url, page_published_raw = u.page_published_raw,
                    published_at = u.published_at, published_at_source = u.published_at_source,
+                   published_at_precision = u.published_at_precision,
+                   published_at_earliest = u.published_at_earliest, published_at_latest = u.published_at_latest,
+                   published_claims = u.published_claims,
                    page_state = 'extracted', page_error = NULL, updated_at = ?
                FROM page_updates u WHERE article.article_id = u.article_id""",
             [now],

@@ -43,10 +43,13 @@ CREATE TABLE article (
     language VARCHAR,                     -- ISO 639-1
     published_at TIMESTAMPTZ NOT NULL,
     published_at_source VARCHAR NOT NULL, -- page | feed | first_seen
-    published_at_precision VARCHAR NOT NULL DEFAULT 'second', -- second | minute | day | bound
-    published_at_earliest TIMESTAMPTZ,    -- the interval the truth lies in (equal for a real instant)
+    -- Precision is data: second | minute (a real instant), day (only the calendar day is known; published_at
+    -- holds that day at 00:00 UTC), bound (only a latest possible instant is known). The interval
+    -- earliest..latest holds the truth (earliest NULL when unknown).
+    published_at_precision VARCHAR,
+    published_at_earliest TIMESTAMPTZ,
     published_at_latest TIMESTAMPTZ,
-    published_at_note VARCHAR,            -- how the time was decided (claims found, which won, zone learnt)
+    published_claims JSON,                -- every raw claim (page, feed, URL) and the decision, with notes
     page_published_raw VARCHAR,           -- the page's own date claim, as extracted
     feed_published_raw VARCHAR,           -- the feed entry's date string, exactly as written
     first_seen_at TIMESTAMPTZ NOT NULL,
@@ -94,8 +97,7 @@ CREATE TABLE run (
 
 CREATE VIEW articles AS
 SELECT a.article_id, a.url, a.outlet, f.feed_url, a.title, a.language, a.published_at, a.published_at_source,
-       a.published_at_precision, coalesce(a.published_at_earliest, a.published_at) AS published_at_earliest,
-       coalesce(a.published_at_latest, a.published_at) AS published_at_latest, a.published_at_note,
+       a.published_at_precision, a.published_at_earliest, a.published_at_latest, a.published_claims,
        a.first_seen_at, a.summary, a.text, a.author, a.site_name, a.page_state, a.page_error,
        a.feed_published_raw, a.page_published_raw, a.origin
 FROM article a LEFT JOIN feed f USING (feed_id);
@@ -217,7 +219,10 @@ CREATE TABLE story_report (
     seconds_to_5_outlets BIGINT,          -- NULL when fewer outlets covered it
     seconds_to_10_outlets BIGINT,
     languages_reached STRUCT(language VARCHAR, first_at TIMESTAMPTZ, lag_seconds BIGINT)[],
-    computed_at TIMESTAMPTZ NOT NULL
+    computed_at TIMESTAMPTZ NOT NULL,
+    -- The first report on intervals: the articles whose intervals overlap the earliest one could each have
+    -- been first (the winner first); the first report is certain when only one could.
+    first_candidates VARCHAR[]
 );
 
 -- A story lined up with the outage signals of a service it names.
@@ -254,7 +259,8 @@ FROM signal;
 
 CREATE VIEW story_reports AS
 SELECT r.story_id, r.first_article_id, r.first_claim, r.first_uncertain, r.seconds_to_5_outlets,
-       r.seconds_to_10_outlets, r.languages_reached, r.computed_at
+       r.seconds_to_10_outlets, r.languages_reached, r.computed_at,
+       NOT r.first_uncertain AS first_certain, r.first_candidates
 FROM story_report r;
 
 CREATE VIEW story_outages AS
@@ -331,7 +337,7 @@ WITH outage AS (
 )
 SELECT b.*,
        r.first_claim AS first_report_claim, r.first_uncertain AS first_report_uncertain,
-       NOT coalesce(r.first_uncertain, FALSE) AS first_report_certain,
+       NOT coalesce(r.first_uncertain, FALSE) AS first_report_certain, r.first_candidates AS first_report_candidates,
        r.seconds_to_5_outlets, r.seconds_to_10_outlets, r.languages_reached,
        o.service AS outage_service, o.onset_at AS spike_onset_at, o.peak_at AS spike_peak_at,
        o.lag_seconds AS spike_to_first_report_seconds, o.statement_at AS first_statement_at,

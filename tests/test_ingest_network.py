@@ -219,10 +219,12 @@ def test_unknown_zone_name_is_not_read_as_utc(
     server.route("/feed.xml", Reply(200, rss([Item("Unknown zone", server.url("/u1"), stamp)]), RSS))
     server.route("/u1", Reply(404, b""))
     ingest(db_path, one_feed(tmp_path, server), fast_config)
-    source, seen_equal = rows(
-        db_path, "SELECT published_at_source, published_at = first_seen_at FROM articles"
+    source, precision, published = rows(
+        db_path, "SELECT published_at_source, published_at_precision, published_at FROM articles"
     )[0]
-    assert (source, seen_equal) == ("first_seen", True)
+    # Only the day is known: never presented as a time, and the wall clock is not read as UTC.
+    assert (source, precision) == ("feed", "day")
+    assert published == datetime.combine(now.date(), datetime.min.time(), tzinfo=UTC)
 
 
 def test_future_date_is_never_after_first_sight(

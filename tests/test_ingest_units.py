@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from common.errors import BodyTooLargeError, FeedsFileError
-from ingest.dates import DATE_ONLY, NAIVE, ZONED, parse_claim, reconcile
+from ingest.dates import DATE_ONLY, NAIVE, ZONED, entry_time, page_time, parse_time_claim
 from ingest.feeds import load_feeds_file, parse_opml, to_opml, to_toml
 from ingest.fetch import CappedDecoder, parse_retry_after
 from ingest.parse import parse_feed
@@ -55,7 +55,7 @@ def test_normalize_url(raw: str, expected: str) -> None:
     ],
 )
 def test_parse_claim(raw: str, kind: str, utc: datetime | None) -> None:
-    claim = parse_claim(raw, "feed")
+    claim = parse_time_claim(raw, "feed")
     assert claim is not None
     assert claim.kind == kind
     if utc is not None:
@@ -65,8 +65,8 @@ def test_parse_claim(raw: str, kind: str, utc: datetime | None) -> None:
 
 
 def test_parse_claim_rejects_non_dates() -> None:
-    assert parse_claim("yesterday-ish", "feed") is None
-    assert parse_claim("", "feed") is None
+    assert parse_time_claim("yesterday-ish", "feed") is None
+    assert parse_time_claim("", "feed") is None
 
 
 FIRST_SEEN = datetime(2025, 10, 6, 21, 0, tzinfo=UTC)
@@ -74,29 +74,32 @@ FIRST_SEEN = datetime(2025, 10, 6, 21, 0, tzinfo=UTC)
 
 def test_zoned_page_time_beats_naive_feed_time() -> None:
     # The feed writes New York wall-clock time without a zone; read as UTC it would be 4 hours earlier.
-    page = parse_claim("2025-10-06T16:05:00-04:00", "page")
-    feed = parse_claim("Mon, 06 Oct 2025 16:05:00", "feed")
-    result = reconcile(page, feed, FIRST_SEEN)
-    assert (result.published_at, result.source) == (datetime(2025, 10, 6, 20, 5, tzinfo=UTC), "page")
+    page = parse_time_claim("2025-10-06T16:05:00-04:00", "jsonld")
+    assert page is not None
+    result = page_time([page], "Mon, 06 Oct 2025 16:05:00", FIRST_SEEN)
+    assert (result.published_at, result.source, result.precision) == (
+        datetime(2025, 10, 6, 20, 5, tzinfo=UTC),
+        "page",
+        "second",
+    )
 
 
-def test_naive_feed_time_alone_never_makes_an_article_earlier_than_first_sight() -> None:
-    result = reconcile(None, parse_claim("Mon, 06 Oct 2025 16:05:00", "feed"), FIRST_SEEN)
-    assert (result.published_at, result.source) == (FIRST_SEEN, "first_seen")
-
-
-def test_old_naive_time_is_an_upper_bound_for_backlog() -> None:
-    result = reconcile(None, parse_claim("Wed, 01 Oct 2025 16:05:00", "feed"), FIRST_SEEN)
-    assert result.source == "feed"
-    assert result.published_at == datetime(2025, 10, 2, 4, 5, tzinfo=UTC)  # latest possible: 16:05 at UTC-12
+def test_naive_feed_time_alone_gives_a_day_never_a_time() -> None:
+    result = entry_time("Mon, 06 Oct 2025 16:05:00", FIRST_SEEN)
+    assert (result.source, result.precision, result.day) == ("feed", "day", datetime(2025, 10, 6).date())
+    assert result.published_at == datetime(2025, 10, 6, tzinfo=UTC)
+    # 16:05 somewhere between UTC+14 and UTC-12, and not after first sight.
+    assert (result.earliest, result.latest) == (datetime(2025, 10, 6, 2, 5, tzinfo=UTC), FIRST_SEEN)
 
 
 def test_future_claim_is_ignored_and_skew_is_clamped() -> None:
-    future = parse_claim("2025-10-07T21:00:00Z", "page")
-    result = reconcile(future, parse_claim("2025-10-06T20:00:00Z", "feed"), FIRST_SEEN)
+    future = parse_time_claim("2025-10-07T21:00:00Z", "jsonld")
+    assert future is not None
+    result = page_time([future], "2025-10-06T20:00:00Z", FIRST_SEEN)
     assert (result.published_at, result.source) == (datetime(2025, 10, 6, 20, 0, tzinfo=UTC), "feed")
-    skewed = parse_claim((FIRST_SEEN + timedelta(minutes=3)).isoformat(), "page")
-    assert reconcile(skewed, None, FIRST_SEEN).published_at == FIRST_SEEN
+    skewed = parse_time_claim((FIRST_SEEN + timedelta(minutes=3)).isoformat(), "jsonld")
+    assert skewed is not None
+    assert page_time([skewed], None, FIRST_SEEN).published_at == FIRST_SEEN
 
 
 def test_opml_errors_name_file_and_line(tmp_path: Path) -> None:

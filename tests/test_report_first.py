@@ -56,7 +56,8 @@ def member(
         ("2026-10-06T20:38:00Z", "zoned"),
         ("2026-10-06T13:38:00-07:00", "zoned"),
         ("2026-10-06T13:38:00", "naive"),
-        ("Tue, 06 Oct 2026 22:38:00 CEST", "naive"),
+        ("Tue, 06 Oct 2026 22:38:00 CEST", "zoned"),  # read from the table of zone names
+        ("Tue, 06 Oct 2026 22:38:00 IST", "naive"),  # India, Israel or Ireland: not guessed
         ("2026-10-06", "date_only"),
         ("6 October 2026", "date_only"),
         ("", "unknown"),
@@ -109,9 +110,11 @@ def test_naive_feed_date_does_not_beat_a_page_time_within_its_uncertainty() -> N
     page = member("g", "GeekWire", 0, page_raw="2026-10-06T13:38:00-07:00")
     report = choose_first_report([naive, page], zones={"GeekWire": PACIFIC})
     assert report.article_id == "g"
-    assert report.uncertain
-    assert "Daily Bits is earlier on paper" in report.evidence
-    assert "feed date without time zone" in report.evidence
+    assert report.uncertain and not report.certain
+    assert report.candidates == ("g", "n")
+    assert "not certain: Daily Bits between" in report.evidence
+    assert "(feed date without time zone) could also be first" in report.evidence
+    assert report.evidence.endswith("decided for the exact time over the weaker claim")
     assert report.lag_seconds["n"] == -420 * 60
 
 
@@ -121,7 +124,8 @@ def test_weak_claim_wins_when_the_crawler_saw_it_before_the_strong_one() -> None
     page = member("g", "GeekWire", 0)
     report = choose_first_report([naive, page])
     assert report.article_id == "n"
-    assert report.uncertain
+    assert report.certain  # its interval ends (first sight) before GeekWire's begins
+    assert "Daily Bits between 06 Oct 04:38 UTC and 06 Oct 19:38 UTC" in report.evidence
     assert "first seen at 19:38 UTC" in report.evidence
 
 
@@ -130,9 +134,10 @@ def test_first_sight_is_an_upper_bound_that_later_claims_cannot_beat() -> None:
     feed = member("f", "Wire", 0, "feed", feed_raw="Tue, 06 Oct 2026 20:38:00 GMT")
     assert claim_of(seen).hi == claim_of(seen).at
     report = choose_first_report([seen, feed])
-    assert report.article_id == "s"
-    assert "first seen by the crawler; no trustworthy date of its own" in report.evidence
+    # The bound overlaps the feed time's uncertainty: it never decides by its own time.
+    assert report.article_id == "f"
     assert report.uncertain
+    assert "Blog first seen at 20:28 UTC (first seen by the crawler) could also be first" in report.evidence
 
 
 def test_zoned_feed_time_beats_naive_feed_time_within_its_uncertainty() -> None:
@@ -163,7 +168,8 @@ def test_ties_are_deterministic_and_reported() -> None:
     first = choose_first_report([a, b])
     again = choose_first_report([b, a])
     assert first.article_id == again.article_id == "b1"  # same time and sight: by outlet name
-    assert "too close to call against Beta News" in first.evidence
+    assert "not certain: Beta News at 20:38 UTC is too close to call" in first.evidence
+    assert first.evidence.endswith("chosen by first sight and name")
     earlier_sight = member("a2", "Beta News", 0, seen_after=1)
     assert choose_first_report([b, earlier_sight]).article_id == "a2"
 
@@ -209,3 +215,63 @@ def test_zone_from_page_raw_when_outlet_zone_unknown() -> None:
 def test_empty_story_rejected() -> None:
     with pytest.raises(ValueError):
         choose_first_report([])
+
+
+def test_distinct_exact_times_are_certain() -> None:
+    report = choose_first_report([member("a", "Alpha", 0), member("b", "Beta", 3)])
+    assert (report.article_id, report.certain, report.candidates) == ("a", True, ("a",))
+    assert "not certain" not in report.evidence
+
+
+def day_member(article_id: str, outlet: str, day: str, seen: datetime, feed_raw: str | None = None) -> Member:
+    start = datetime.fromisoformat(day).replace(tzinfo=UTC)
+    return Member(
+        article_id, outlet, start, "page", seen, "en", None, feed_raw, day, "day",
+        start - timedelta(hours=14), min(start + timedelta(hours=36), seen),
+    )  # fmt: skip
+
+
+def test_a_day_never_wins_by_its_midnight_and_credit_decides_the_tie() -> None:
+    # The day claim sits at 00:00 UTC on paper, 20 hours "before" GeekWire's page time.
+    day = day_member("d", "Daily Bits", "2026-10-06", T0 + timedelta(hours=2))
+    page = member("g", "GeekWire", 0)
+    report = choose_first_report([day, page])
+    assert (report.article_id, report.uncertain) == ("g", True)
+    assert "Daily Bits between 05 Oct 10:00 UTC and 06 Oct 22:38 UTC (date without a time)" in report.evidence
+    credits = [
+        Credit("The Verge", "Daily Bits", says_first=True),
+        Credit("CNBC", "Daily Bits", says_first=True),
+    ]
+    credited = choose_first_report([day, page], credits)
+    assert credited.article_id == "d"
+    assert "decided by the credit other outlets give" in credited.evidence
+    assert "Daily Bits between" in credited.evidence.split(";")[0]  # a day is never shown as a time
+
+
+def test_a_guessed_zone_never_decides() -> None:
+    guessed = Member(
+        "z", "Diario", T0 - timedelta(hours=2), "feed", T0 + timedelta(minutes=5), "es",
+        precision="second", earliest=T0 - timedelta(hours=2), latest=T0 - timedelta(hours=2),
+        zone_learned="Europe/Madrid",
+    )  # fmt: skip
+    page = member("g", "GeekWire", 0)
+    report = choose_first_report([guessed, page])
+    assert (report.article_id, report.uncertain) == ("g", True)
+    assert "Diario at about" in report.evidence
+    alone = choose_first_report([guessed, member("late", "Late", 26 * 60, seen_after=5)])
+    assert (alone.article_id, alone.certain) == ("z", True)  # 26 h later is outside even an unknown zone
+
+
+def test_stored_interval_is_used_for_days() -> None:
+    day = day_member("d", "Daily Bits", "2026-10-06", T0 + timedelta(hours=2))
+    claim = claim_of(day)
+    assert (claim.kind, claim.lo, claim.hi) == ("day", day.earliest, day.latest)
+
+
+def test_overlapping_days_are_never_decided_by_their_midnights() -> None:
+    one = day_member("a", "Alpha", "2026-10-05", T0 + timedelta(hours=30))
+    two = day_member("b", "Beta", "2026-10-06", T0 + timedelta(hours=30))
+    report = choose_first_report([two, one])
+    assert report.uncertain and set(report.candidates) == {"a", "b"}
+    assert "no exact time or credit decides it" in report.evidence
+    assert "decided by the earlier time" not in report.evidence

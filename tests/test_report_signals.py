@@ -132,6 +132,16 @@ def test_rss_status_feed_with_service_override() -> None:
     assert parse_status_feed(rss, "slack.rss", "Slack Inc").points[0].service == "Slack Inc"
 
 
+def test_status_feed_zone_names_are_read_by_our_parser_not_feedparser() -> None:
+    rss = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Slack System Status</title>
+    <item><title>Messages delayed</title><pubDate>Tue, 06 Oct 2026 22:30:00 CEST</pubDate></item>
+    <item><title>Calls dropped</title><pubDate>Tue, 06 Oct 2026 20:45:00 -0000</pubDate></item>
+    </channel></rss>"""
+    parsed = parse_status_feed(rss, "slack.rss")
+    assert [p.ts for p in parsed.points] == [minutes(150), minutes(165)]
+    assert [(p.line, "no usable zone" in p.message) for p in parsed.problems] == [(2, True)]
+
+
 def test_unusable_status_feed() -> None:
     with pytest.raises(SignalFormatError):
         parse_status_feed(b"<html><body>not a feed</body></html>", "x.html")

@@ -167,7 +167,8 @@ def test_first_report_written_back_with_evidence(reported: Path) -> None:
     )
     assert (first, outlet, headline) == ("geek", "GeekWire", "GeekWire: Amazon checkout outage")
     assert evidence.startswith("GeekWire at 13:38 PDT (page metadata, agrees with its feed)")
-    assert "Daily Bits is earlier on paper" in evidence
+    assert "not certain: Daily Bits between" in evidence  # its naive feed time overlaps GeekWire's
+    assert "decided by the credit other outlets give" in evidence
     assert "credited as first by The Verge and تك عربي" in evidence  # not Yahoo: a copy of The Verge
     assert "cited by CNBC" in evidence
     timeline = dict(_query(db, "SELECT article_id, is_first_report FROM story_timeline"))
@@ -243,6 +244,10 @@ def test_story_report_spread(reported: Path) -> None:
     assert (claim, uncertain, to10) == ("page", True, None)
     assert to5 == 22 * 60  # Daily Bits and Yahoo (earlier on paper), GeekWire, The Verge, CNBC
     assert [(x["language"], x["lag_seconds"]) for x in languages] == [("en", -420 * 60), ("ar", 142 * 60)]
+    [(certain, candidates, first)] = _query(
+        db, "SELECT first_report_certain, first_report_candidates, first_article_id FROM stories"
+    )
+    assert certain is False and candidates[0] == first and len(candidates) >= 2
 
 
 def test_signals_linked_with_lag_and_statement(db: Path) -> None:
