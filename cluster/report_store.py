@@ -44,7 +44,7 @@ from cluster.signals import (
     link_story,
 )
 from common.text import plural
-from ingest.urls import normalize_url
+from common.urls import normalize_url
 
 # Articles scanned for citations per batch: bounds memory on a large backlog.
 SCAN_BATCH = 2000

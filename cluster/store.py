@@ -346,7 +346,7 @@ def _resolve_canonical(
 ) -> dict[str, str]:
     """(article_id, outlet, canonical_url, url) -> {article_id: the other outlet's article the canonical link
     points to}, matching the stored URLs of articles after the ingest URL normalisation."""
-    from ingest.urls import normalize_url
+    from common.urls import normalize_url
 
     targets: dict[str, str] = {}
     for article_id, _, canonical_url, _ in links:

@@ -21,12 +21,12 @@ import duckdb
 from common.errors import FetchError
 from common.processes import quiet_worker
 from common.settings import FetchSettings, Settings
+from common.urls import stable_id
 from ingest import store
 from ingest.extract import extract_page, warm_up
 from ingest.feeds import Shard, load_feeds_file
 from ingest.fetch import Fetcher, Response
 from ingest.parse import parse_feed
-from ingest.urls import stable_id
 from storage import connection as db
 
 log = logging.getLogger("scooptrace.ingest")
@@ -35,9 +35,6 @@ FEED_ACCEPT = (
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 RETRY_STATUSES = frozenset({429, 503})
-# A shard that finishes while another shard updates the stories waits this long for its turn (the story update
-# of a big run takes minutes, not hours).
-STORIES_LOCK_WAIT_SECONDS = 600.0
 
 
 @dataclass
@@ -79,11 +76,11 @@ def run_ingest(
     settings: Settings,
     feeds_file: Path | None,
     *,
-    cluster: bool,
     progress: bool,
     shard: Shard | None = None,
 ) -> IngestSummary:
-    """Fetch every due feed (of the shard), store new entries, fetch and extract new pages, update stories."""
+    """Fetch every due feed (of the shard), store new entries, fetch and extract new pages. The stages after
+    it (stories, reports, alerts) are run by ``scooptrace.pipeline``."""
     started = time.monotonic()
     specs = load_feeds_file(feeds_file) if feeds_file else None  # a bad file fails before any write
     summary = IngestSummary()
@@ -102,46 +99,7 @@ def run_ingest(
         summary.seconds = round(time.monotonic() - started, 2)
         figures = summary.as_dict()
         writer.run(lambda conn: store.finish_run(conn, run_id, figures, db.utcnow()))
-    if cluster:
-        # One story update at a time for the whole database: shards that finish together take turns, and
-        # each picks up every article not yet clustered (its own and the others').
-        wait = max(settings.lock_wait_seconds, STORIES_LOCK_WAIT_SECONDS)
-        with db.writer(settings.db, wait, scope="stories", data_path=settings.data_path) as writer:
-            summary.cluster, summary.cluster_text = update_stories(writer.conn, settings)
-        summary.seconds = round(time.monotonic() - started, 2)
     return summary
-
-
-def update_stories(
-    conn: duckdb.DuckDBPyConnection, settings: Settings | None = None
-) -> tuple[dict[str, Any] | None, str]:
-    """The story, first-report and (with settings) alert stages: their figures (for --json) and their
-    one-line summaries."""
-    from cluster.report_store import update_reports
-    from cluster.store import update_stories as cluster_update
-
-    stories = cluster_update(conn)
-    reports = update_reports(conn)
-    figures: dict[str, Any] = stories.as_dict()
-    figures["reports"] = reports.as_dict()
-    text = f"{stories.describe()}\n{reports.describe()}"
-    if settings is not None:
-        figures["alerts"], alerts_text = update_alerts(conn, settings)
-        text += f"\n{alerts_text}"
-    return figures, text
-
-
-def update_alerts(conn: duckdb.DuckDBPyConnection, settings: Settings) -> tuple[dict[str, Any], str]:
-    """The alerts stage after the stories are updated. It never fails the run: an error is logged and
-    reported in the summary, and the alerts are raised by the next run."""
-    from alerts.run import run_alerts
-
-    try:
-        summary = run_alerts(conn, settings)
-    except Exception as exc:
-        log.exception("alerts stage failed; the next run raises what this one could not")
-        return {"error": f"{type(exc).__name__}: {exc}"}, f"alerts: failed ({type(exc).__name__}: {exc})"
-    return summary.as_dict(), summary.describe()
 
 
 async def crawl(

@@ -12,6 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from common.timeclaims import OutletZone, TimeClaim
+from common.urls import normalize_url, same_site, stable_id
 from ingest.dates import (
     claims_from_json,
     claims_json,
@@ -25,7 +26,6 @@ from ingest.dates import (
 from ingest.extract import PageResult
 from ingest.feeds import FeedSpec
 from ingest.parse import FeedEntry
-from ingest.urls import normalize_url, same_site, stable_id
 
 
 @dataclass(frozen=True)

@@ -181,7 +181,7 @@ def test_outlet_zone_is_learned_from_stored_articles() -> None:
 
     from common.timeclaims import describe_claims, parse_time_claim
     from ingest.store import batch_time_context, stored_time_history
-    from scooptrace import db
+    from storage import connection as db
 
     conn = duckdb.connect()
     db.migrate(conn)

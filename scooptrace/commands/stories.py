@@ -4,36 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 
-
-def _update_reports(conn: Any, full: bool) -> None:
-    """The first-report stage refines the stories just changed, where it is installed (as ingest does)."""
-    try:
-        from cluster.report_store import update_reports
-    except ModuleNotFoundError as exc:
-        if exc.name != "cluster.report_store":
-            raise
-        return
-    update_reports(conn, full=full)
-
-
-def _run_alerts(conn: Any, settings: Any) -> None:
-    """The alerts stage after the stories, where it is installed (the pipeline on the top floor will call it)."""
-    try:
-        from alerts.run import run_alerts
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("alerts", "alerts.run"):
-            raise
-        return
-    click.echo(run_alerts(conn, settings).describe(), err=True)
+from alerts.run import run_alerts
+from cluster.report_store import update_reports
+from scooptrace.options import build_settings, db_options, emit_summary
 
 
 def register(cli: click.Group) -> None:
     """Add the story commands to the ``scooptrace`` group."""
-    from scooptrace.cli import build_settings, db_options, emit_summary
 
     @cli.command("cluster")
     @db_options
@@ -49,8 +29,8 @@ def register(cli: click.Group) -> None:
         settings = build_settings(db, config)
         with writer(settings.db, settings.lock_wait_seconds, data_path=settings.data_path) as w:
             summary = update_stories(w.conn, rebuild=rebuild, workers=None)
-            _update_reports(w.conn, full=rebuild)
-            _run_alerts(w.conn, settings)
+            update_reports(w.conn, full=rebuild)
+            click.echo(run_alerts(w.conn, settings).describe(), err=True)
         emit_summary(summary, as_json)
 
     @cli.command("eval-clusters")

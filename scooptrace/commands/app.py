@@ -12,6 +12,7 @@ import duckdb
 
 from common.errors import DatabaseError, UsageError
 from scooptrace import queries
+from scooptrace.options import build_settings, db_options
 from scooptrace.pages import _export
 
 DEFAULT_PORT = 8501
@@ -55,7 +56,6 @@ def serve(command: list[str], env: dict[str, str]) -> None:
 
 
 def register(cli: click.Group) -> None:
-    from scooptrace.cli import build_settings, db_options
 
     @cli.command("app")
     @db_options
