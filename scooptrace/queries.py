@@ -20,8 +20,9 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from common.errors import DatabaseError
-from storage.connection import read_connection
+from common.errors import DatabaseError, ScooptraceError
+from common.settings import DEFAULT_DB
+from storage.connection import POSTGRES_PREFIXES, locate, query, read_connection
 from storage.migrations import migrations
 
 _VIEW_NAME = re.compile(
@@ -40,7 +41,6 @@ def schema_views() -> tuple[str, ...]:
     return tuple(names)
 
 
-DEFAULT_DB = "scooptrace.duckdb"
 
 # How far around a story's coverage the outage signals are shown: complaints usually start before the first
 # headline (the Amazon example: about 40 minutes), and follow-ups run for hours.
@@ -51,6 +51,15 @@ SIGNAL_TRAIL = timedelta(hours=3)
 def db_path_from_env(env: dict[str, str] | None = None) -> Path:
     env = dict(os.environ) if env is None else env
     return Path(env.get("SCOOPTRACE_DB") or DEFAULT_DB)
+
+
+def snapshot_version(db: Path | str) -> int:
+    """A cache key that changes with every commit of a writer: the catalog's latest DuckLake snapshot."""
+    try:
+        rows = query(db, "SELECT max(snapshot_id) FROM ducklake_snapshots('lake')")
+    except (DatabaseError, duckdb.Error):
+        return 0
+    return int(rows[0][0] or 0)
 
 
 @dataclass(frozen=True)
@@ -72,8 +81,11 @@ class DbStatus:
         return column in self.columns.get(view, ())
 
 
-def file_version(db_path: Path) -> int:
-    """A cache key that changes whenever a writer publishes a new snapshot (mtime in ns, 0 if absent)."""
+def file_version(db_path: Path | str) -> int:
+    """A cache key that changes whenever a writer commits: the catalog file's mtime (a SQLite catalog is
+    written at every commit), or the latest snapshot id for a PostgreSQL catalog; 0 if absent."""
+    if str(db_path).startswith(POSTGRES_PREFIXES):
+        return snapshot_version(db_path)
     try:
         return os.stat(db_path).st_mtime_ns
     except OSError:
@@ -90,12 +102,12 @@ def _fetch_df(db_path: Path, sql: str, params: list[Any] | None = None) -> pd.Da
 
 def db_status(db_path: Path) -> DbStatus:
     path = Path(db_path)
-    if not path.is_file():
+    if not locate(db_path).exists():
         return DbStatus(path=path, exists=False)
-    modified_at = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+    modified_at = None if locate(db_path).path is None else datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
     try:
-        conn = read_connection(path)
-    except (DatabaseError, duckdb.Error) as exc:
+        conn = read_connection(db_path)
+    except (ScooptraceError, duckdb.Error) as exc:
         return DbStatus(path=path, exists=True, modified_at=modified_at, error=str(exc))
     try:
         rows = conn.execute(
