@@ -80,7 +80,8 @@ class ClusterParams:
     core_share: float = 0.34
     # Blend of the two coverages: article side (its weight found in the story profile) and story side (the
     # story's core found in the article). dev: 0.3 -> 0.728, 0.5 -> 0.741, 0.7 -> 0.730.
-    article_side: float = 0.5
+    article_side: float = 0.3
+    profile_share: float = 0.25
     # rapidfuzz ratio of the sorted content tokens against the story's representatives, blended in with this
     # weight: catches spelling and word-form variants the tokens miss. dev: 0 -> 0.725, 0.2 -> 0.741, 0.4 ->
     # 0.726 (it starts to merge look-alike headlines).
@@ -96,13 +97,29 @@ class ClusterParams:
     cross_language_min_coverage: float = 0.6
 
     # --- syndication ------------------------------------------------------------------------------------
-    # Bodies compared on their first characters; near-identical at this rapidfuzz ratio or more is a copy.
-    # A partner's light edit of a wire story (dateline, "Inc." for "Inc", "pm" for "p.m.") scores 95-99; two
-    # reports that only share the first sentence score well below 80.
-    syndication_chars: int = 600
-    syndication_ratio: float = 92.0
+    # Characters of the extracted body compared (after whitespace is collapsed): room for a wire story's
+    # first paragraphs even behind a few hundred characters of another site's furniture. The store reads this
+    # many (cluster.store.BODY_CHARS).
+    syndication_chars: int = 3000
     # Bodies shorter than this are not compared: a one-line summary is often the same across outlets.
     syndication_min_chars: int = 200
+    # Shingles are runs of this many words: one edited word (a dateline, "Inc." for "Inc") spoils four of
+    # them; two independent reports rarely share four words in a row outside a quotation.
+    shingle_words: int = 4
+    # A quarter of the shingles is kept, chosen by hash (the same ones in every article): a 3,000-character
+    # body keeps about 120, a 200-character one about 8, enough to measure overlap and a quarter of the memory.
+    shingle_sample: int = 4
+    # At most this many sampled shingles per body (the smallest hashes, a fixed choice too): bounds memory.
+    syndication_max_shingles: int = 128
+    # A body is a copy when it shares at least this part of the smaller of the two samples. Worked cases
+    # (tests/test_cluster_core.py): a partner's light edit of a wire story shares ~0.75-0.95, the wire text
+    # wrapped in another site's newsletter box and related links ~0.9 (the furniture is only in the larger
+    # sample), a report that quotes the wire's first sentence and goes on in its own words ~0.2-0.3.
+    syndication_containment: float = 0.6
+    # ... and at least this many shingles in absolute terms: two short bodies sharing one phrase are no copy.
+    shingle_min_shared: int = 4
+    # A shingle in more indexed bodies than this is boilerplate (a footer, a newsletter line) and not counted.
+    shingle_max_postings: int = 50
     # Bodies kept per open story for the comparison: the earliest, where originals are; bounds the cost of a
     # story with thousands of members (an exact copy is still found by its digest beyond this).
     syndication_max_bodies: int = 200
@@ -117,4 +134,4 @@ DEFAULT_PARAMS = ClusterParams()
 
 # Bump when a code change alters clustering decisions: like a parameter change, it makes the next
 # ``update_stories`` rebuild instead of mixing old and new decisions.
-ALGORITHM_VERSION = "2025-11-25.1"
+ALGORITHM_VERSION = "2026-12-02.1"

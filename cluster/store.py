@@ -26,8 +26,8 @@ from cluster.stories import Clusterer
 from cluster.text import DATA_DIR
 
 # Characters of the body read from the database: enough for the lead (40 words) and the syndication
-# comparison (600 characters after whitespace is collapsed).
-BODY_CHARS = 1000
+# comparison (ClusterParams.syndication_chars after whitespace is collapsed).
+BODY_CHARS = DEFAULT_PARAMS.syndication_chars
 # Articles read (and members written) per page: memory stays bounded whatever the size of the database.
 PAGE_ROWS = 50_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

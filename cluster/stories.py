@@ -160,8 +160,7 @@ class Clusterer:
             yield article, features, self.add(article, features)
 
     def features(self, article: ArticleIn) -> Features:
-        p = self.params
-        return featurize(article, p.lead_words, p.syndication_chars, p.syndication_min_chars)
+        return featurize(article, self.params)
 
     @property
     def open_stories(self) -> int:
@@ -183,10 +182,6 @@ class Clusterer:
         evidence: str | None = copy[1] if copy is not None else None
         if best is None or best.score < self.params.join_threshold:
             return None, None, origin, evidence
-        if origin is None:
-            near = self._syndication.near_duplicate(features, best.story.story_id, article.article_id)
-            if near is not None:
-                origin, evidence = self._origin_of.get(near[0], near[0]), near[1]
         return best.story, round(best.score, 4), origin, evidence
 
     def _best_story(
@@ -263,14 +258,15 @@ class Clusterer:
         article. One pass over the article's tokens; the core is a subset of the profile."""
         counts_get, core_get = story.counts.get, story.core.get
         found = total = core_found = 0.0
+        # A token counts fully once this many title mentions carry it: a big story's wording varies.
+        full = max(TITLE_COUNT, TITLE_COUNT * story.n * self.params.profile_share)
         for token in features.title_tokens:
             weight = weights[token]
             total += weight
             count = counts_get(token)
             if count:
-                found += weight * count
+                found += weight * min(count, full)
                 core_found += core_get(token, 0.0)
-        full = TITLE_COUNT * story.n
         article_side = found / (total * full) if total else 0.0
         if features.lead_tokens:
             for token in features.lead_tokens:
@@ -278,7 +274,7 @@ class Clusterer:
                 total += weight
                 count = counts_get(token)
                 if count:
-                    found += weight * count
+                    found += weight * min(count, full)
                     core_found += core_get(token, 0.0)
             article_side = max(article_side, found / (total * full))
         story_side = core_found / story.core_total if story.core_total else 0.0
@@ -397,8 +393,8 @@ class Clusterer:
         self._story_of[article.article_id] = story
         if origin is not None:
             self._origin_of[article.article_id] = origin
-        if features.body:
-            self._syndication.add(article, features, story.story_id, origin)
+        if features.body_hash:
+            self._syndication.add(article, features, story.story_id)
         heapq.heappush(self._deadlines, (story.deadline(p), story.seq))
 
     def _expire(self, ts: float) -> None:
