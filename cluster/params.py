@@ -96,6 +96,15 @@ class ClusterParams:
     # between 0.4 and 0.8.
     cross_language_min_coverage: float = 0.6
 
+    # --- merge pass ------------------------------------------------------------------------------------------
+    # A new story, and a story each time it doubles, is compared as a whole with the open stories sharing its
+    # core: fragments of one big event (wording drifts as coverage spreads) are merged into the oldest.
+    # Cosine of the token profiles (member counts x idf x class) from which two stories are one.
+    merge_threshold: float = 0.3
+    # Open stories compared per pass, by shared core weight.
+    merge_candidates: int = 5
+    merge_min_members: int = 5
+
     # --- syndication ------------------------------------------------------------------------------------
     # Characters of the extracted body compared (after whitespace is collapsed): room for a wire story's
     # first paragraphs even behind a few hundred characters of another site's furniture. The store reads this

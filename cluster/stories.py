@@ -17,7 +17,7 @@ import hashlib
 import heapq
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rapidfuzz.fuzz import ratio
 
@@ -51,6 +51,7 @@ class _Story:
         "member_ids",
         "n",
         "outlets",
+        "rep_keys",
         "representatives",
         "seq",
         "story_id",
@@ -68,6 +69,7 @@ class _Story:
         self.languages: dict[str, int] = {}
         self.main_language = "und"
         self.representatives: list[str] = []  # fuzzy titles: the founder and the latest members
+        self.rep_keys: list[tuple[float, str]] = []  # their members' sort keys
         self.member_ids: list[str] = []
         self.outlets: set[str] = set()
 
@@ -136,7 +138,8 @@ class Clusterer:
             score = None
         self._join(story, article, features, origin)
         self._count_tokens(features)
-        return Assignment(article.article_id, story.story_id, score, origin, evidence)
+        story, merged = self._merge_pass(story)
+        return Assignment(article.article_id, story.story_id, score, origin, evidence, merged)
 
     def add_all(self, articles: Iterable[ArticleIn], workers: int | None = 0) -> list[Assignment]:
         """Assign every article, in processing order. With ``workers`` (None: one per spare core), a batch
@@ -307,6 +310,112 @@ class Clusterer:
         score = min(found / total, core_found / core_total if core_total else 0.0)
         return score if score >= self.params.cross_language_min_coverage else 0.0
 
+    # --- merge pass --------------------------------------------------------------------------------------------
+
+    def _merge_pass(self, story: _Story) -> tuple[_Story, tuple[str, ...]]:
+        """Fragments of one event: when ``story`` is new or has doubled in size, compare its whole profile with
+        the open stories that share its core, and merge those alike into the oldest of them. Returns the
+        story the latest article is now in and the ids of the stories merged away."""
+        n = story.n
+        if n & (n - 1):  # only at 1, 2, 4, 8, ...: a few passes per story, each over all its fragments
+            return story, ()
+        p = self.params
+        alike = [
+            other
+            for other in self._merge_candidates(story)
+            if other.main_language == story.main_language
+            and max(other.n, story.n) >= p.merge_min_members
+            and self._profile_cosine(story, other) >= p.merge_threshold
+        ]
+        if not alike:
+            return story, ()
+        group = sorted([story, *alike], key=lambda s: s.seq)
+        target = group[0]
+        for source in group[1:]:
+            self._absorb(target, source)
+        return target, tuple(sorted(s.story_id for s in group[1:]))
+
+    def _merge_candidates(self, story: _Story) -> list[_Story]:
+        """Open stories sharing the story's core tokens (its title tokens for a single article), most shared
+        core weight first, at most ``merge_candidates``."""
+        core = story.core or {t: 1.0 for t, c in story.counts.items() if c >= TITLE_COUNT}
+        shared: dict[int, float] = {}
+        for token in sorted(core):
+            postings = self._postings.get(token)
+            if not postings or len(postings) > self.params.max_postings:
+                continue
+            weight = core[token]
+            for seq in postings:
+                if seq != story.seq:
+                    shared[seq] = shared.get(seq, 0.0) + weight
+        ranked = sorted(sorted(shared), key=shared.__getitem__, reverse=True)[: self.params.merge_candidates]
+        return [self._stories[seq] for seq in ranked]
+
+    def _profile_cosine(self, one: _Story, two: _Story) -> float:
+        """Cosine of the two stories' token profiles (member counts x idf x class), idf of this moment."""
+        log_docs = math.log(self.n_docs + self.params.idf_prior_docs + 1)
+        df_get, log = self.df.get, math.log
+
+        def weight(token: str) -> float:
+            return max(log_docs - log(df_get(token, 0) + 1), 1e-6) * self._class_weight(token)
+
+        small, large = (one, two) if len(one.counts) <= len(two.counts) else (two, one)
+        dot = norm_small = 0.0
+        large_get = large.counts.get
+        for token in sorted(small.counts):
+            value = weight(token) * small.counts[token]
+            norm_small += value * value
+            other = large_get(token)
+            if other:
+                dot += value * weight(token) * other
+        if not dot:
+            return 0.0
+        norm_large = 0.0
+        for token in sorted(large.counts):
+            value = weight(token) * large.counts[token]
+            norm_large += value * value
+        return dot / math.sqrt(norm_small * norm_large)
+
+    def _absorb(self, target: _Story, source: _Story) -> None:
+        """Merge ``source`` into the older ``target``: the state becomes exactly what joining every member
+        of both, in processing order, would give (so restoring the merged story continues identically)."""
+        p = self.params
+        target.n += source.n
+        target.first_ts = min(target.first_ts, source.first_ts)
+        target.last_ts = max(target.last_ts, source.last_ts)
+        for token, count in source.counts.items():
+            target.counts[token] = target.counts.get(token, 0) + count
+        threshold = max(p.core_share * target.n, 1) * TITLE_COUNT
+        target.core = {
+            t: self._class_weight(t) * c for t, c in sorted(target.counts.items()) if c >= threshold
+        }
+        target.core_total = sum(target.core.values())
+        for language, count in source.languages.items():
+            target.languages[language] = target.languages.get(language, 0) + count
+        target.main_language = min(target.languages.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+        founder = (target.rep_keys[0], target.representatives[0])
+        rest = sorted(
+            [
+                *zip(target.rep_keys[1:], target.representatives[1:], strict=True),
+                *zip(source.rep_keys, source.representatives, strict=True),
+            ]
+        )
+        latest = rest[len(rest) - (p.representatives - 1) :] if p.representatives > 1 else []
+        target.rep_keys = [founder[0], *(k for k, _ in latest)]
+        target.representatives = [founder[1], *(r for _, r in latest)]
+        target.member_ids.extend(source.member_ids)
+        target.outlets |= source.outlets
+        for article_id in source.member_ids:
+            self._story_of[article_id] = target
+        for token in source.counts:
+            postings = self._postings.get(token)
+            if postings is not None and source.seq in postings:
+                postings.discard(source.seq)
+                postings.add(target.seq)
+        self._syndication.merge(source.story_id, target.story_id)
+        del self._stories[source.seq]
+        heapq.heappush(self._deadlines, (target.deadline(p), target.seq))
+
     # --- state ---------------------------------------------------------------------------------------------
 
     def _class_weight(self, token: str) -> float:
@@ -377,8 +486,10 @@ class Clusterer:
         story.add_language(features.language)
         reps = story.representatives
         reps.append(features.fuzzy_title)
+        story.rep_keys.append(article.sort_key)
         if len(reps) > p.representatives:
             del reps[1]  # keep the founder and the latest members
+            del story.rep_keys[1]
         postings, seq = self._postings, story.seq
         for tokens in (features.title_tokens, features.portable):
             for token in tokens:
@@ -418,8 +529,32 @@ class Clusterer:
             self._syndication.forget(story.story_id)
 
 
+def merge_targets(assignments: Iterable[Assignment]) -> dict[str, str]:
+    """Every story merged away -> the story it ended in (following later merges of that one)."""
+    parent: dict[str, str] = {}
+    for assignment in assignments:
+        for source in assignment.merged_story_ids:
+            parent[source] = assignment.story_id
+    final: dict[str, str] = {}
+    for source in parent:
+        target = parent[source]
+        while target in parent:
+            target = parent[target]
+        final[source] = target
+    return final
+
+
+def resolve_merges(assignments: list[Assignment]) -> list[Assignment]:
+    """The assignments with each story id replaced by the story it was merged into, if it was (what the
+    shell does to the stored members after a run)."""
+    final = merge_targets(assignments)
+    if not final:
+        return assignments
+    return [replace(a, story_id=final[a.story_id]) if a.story_id in final else a for a in assignments]
+
+
 def cluster_articles(
     articles: Iterable[ArticleIn], params: ClusterParams = DEFAULT_PARAMS
 ) -> list[Assignment]:
-    """Cluster a whole collection from scratch (the rebuild path, and evaluation)."""
-    return Clusterer(params).add_all(articles)
+    """Cluster a whole collection from scratch (the rebuild path, and evaluation), merges resolved."""
+    return resolve_merges(Clusterer(params).add_all(articles))

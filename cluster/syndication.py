@@ -28,8 +28,10 @@ class SyndicationIndex:
         self.hashes: dict[str, list[str]] = {}  # story_id -> digests it registered in by_hash
         # shingle -> article ids, in processing order (a dict as an ordered set: removal in O(1))
         self.postings: dict[int, dict[str, None]] = {}
-        self.sizes: dict[str, tuple[int, int]] = {}  # article_id -> (sampled shingles, order of indexing)
-        self._indexed = 0
+        self.sizes: dict[str, int] = {}  # article_id -> number of sampled shingles
+        self.keys: dict[
+            str, tuple[float, str]
+        ] = {}  # article_id -> processing order (ties go to the earliest)
         self.members: dict[str, list[tuple[str, tuple[int, ...]]]] = {}  # story_id -> indexed bodies
 
     def add(self, article: ArticleIn, features: Features, story_id: str) -> None:
@@ -42,8 +44,8 @@ class SyndicationIndex:
         if len(bodies) >= self.params.syndication_max_bodies or not features.shingles:
             return
         bodies.append((article.article_id, features.shingles))
-        self.sizes[article.article_id] = (len(features.shingles), self._indexed)
-        self._indexed += 1
+        self.sizes[article.article_id] = len(features.shingles)
+        self.keys[article.article_id] = article.sort_key
         for shingle in features.shingles:
             ids = self.postings.get(shingle)
             if ids is None:
@@ -51,17 +53,39 @@ class SyndicationIndex:
             else:
                 ids[article.article_id] = None
 
+    def merge(self, source: str, target: str) -> None:
+        """The source story's bodies now belong to the target: the earliest ``syndication_max_bodies`` of
+        both, as if every member had joined the target (the rest leave the index)."""
+        for body_hash in self.hashes.pop(source, ()):
+            self.hashes.setdefault(target, []).append(body_hash)
+        bodies = sorted([*self.members.get(target, ()), *self.members.pop(source, ())], key=self._key)
+        keep, drop = (
+            bodies[: self.params.syndication_max_bodies],
+            bodies[self.params.syndication_max_bodies :],
+        )
+        if keep:
+            self.members[target] = keep
+        for article_id, shingles in drop:
+            self._unindex(article_id, shingles)
+
+    def _key(self, body: tuple[str, tuple[int, ...]]) -> tuple[float, str]:
+        return self.keys[body[0]]
+
+    def _unindex(self, article_id: str, shingles: tuple[int, ...]) -> None:
+        del self.sizes[article_id]
+        del self.keys[article_id]
+        for shingle in shingles:
+            ids = self.postings[shingle]
+            del ids[article_id]
+            if not ids:
+                del self.postings[shingle]
+
     def forget(self, story_id: str) -> None:
         """Drop a closed story's bodies."""
         for body_hash in self.hashes.pop(story_id, ()):
             self.by_hash.pop(body_hash, None)
         for article_id, shingles in self.members.pop(story_id, ()):
-            del self.sizes[article_id]
-            for shingle in shingles:
-                ids = self.postings[shingle]
-                del ids[article_id]
-                if not ids:
-                    del self.postings[shingle]
+            self._unindex(article_id, shingles)
 
     def near_duplicate(self, features: Features, article_id: str) -> tuple[str, str] | None:
         """The indexed body sharing the largest part of this one's sampled shingles (of the smaller of the
@@ -77,12 +101,12 @@ class SyndicationIndex:
                 continue  # absent, or boilerplate that many bodies carry
             for other in ids:
                 shared[other] = shared.get(other, 0) + 1
-        best: tuple[float, int, str] | None = None  # (-part, order, article_id): smallest wins
+        best: tuple[float, tuple[float, str], str] | None = None  # (-part, order, article_id): smallest wins
         for other, count in shared.items():
             if other == article_id or count < p.shingle_min_shared:
                 continue
-            size, order = self.sizes[other]
-            part = count / min(len(mine), size)
+            order = self.keys[other]
+            part = count / min(len(mine), self.sizes[other])
             if part >= p.syndication_containment and (best is None or (-part, order) < best[:2]):
                 best = (-part, order, other)
         if best is None:

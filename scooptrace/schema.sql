@@ -326,3 +326,10 @@ SELECT b.*,
 FROM stories_base b
 LEFT JOIN story_report r ON r.story_id = b.story_id
 LEFT JOIN outage o ON o.story_id = b.story_id AND o.pick = 1;
+
+-- migration 4: story merges
+-- The clustering's merge pass joins fragments of one event into the oldest of them. Each member keeps the
+-- story it was placed in (fragment_id) and the article whose placement merged stories records them
+-- (merged_story_ids), so a replay from an earlier point can undo later merges exactly as a rebuild would.
+ALTER TABLE cluster_member ADD COLUMN fragment_id VARCHAR;
+ALTER TABLE cluster_member ADD COLUMN merged_story_ids VARCHAR[];
