@@ -97,7 +97,7 @@ class ClusterParams:
     cross_language_min_coverage: float = 0.6
 
     # --- merge pass ------------------------------------------------------------------------------------------
-    # A new story, and a story each time it doubles, is compared as a whole with the open stories sharing its
+    # A story, each time it doubles (2, 4, 8, ... members), is compared as a whole with the open stories sharing its
     # core: fragments of one big event (wording drifts as coverage spreads) are merged into the oldest.
     # Cosine of the token profiles (member counts x idf x class) from which two stories are one.
     merge_threshold: float = 0.3

@@ -313,19 +313,21 @@ class Clusterer:
     # --- merge pass --------------------------------------------------------------------------------------------
 
     def _merge_pass(self, story: _Story) -> tuple[_Story, tuple[str, ...]]:
-        """Fragments of one event: when ``story`` is new or has doubled in size, compare its whole profile with
+        """Fragments of one event: when ``story`` has doubled in size (2, 4, 8, ... members; a new article
+        was already compared with its candidates when it was placed), compare its whole profile with
         the open stories that share its core, and merge those alike into the oldest of them. Returns the
         story the latest article is now in and the ids of the stories merged away."""
         n = story.n
-        if n & (n - 1):  # only at 1, 2, 4, 8, ...: a few passes per story, each over all its fragments
+        if n < 2 or n & (n - 1):  # only at 2, 4, 8, ...: a few passes per story, each over all its fragments
             return story, ()
         p = self.params
+        weights: dict[str, float] = {}
         alike = [
             other
-            for other in self._merge_candidates(story)
+            for other in self._merge_candidates(story, weights)
             if other.main_language == story.main_language
             and max(other.n, story.n) >= p.merge_min_members
-            and self._profile_cosine(story, other) >= p.merge_threshold
+            and self._profile_cosine(story, other, weights) >= p.merge_threshold
         ]
         if not alike:
             return story, ()
@@ -335,46 +337,54 @@ class Clusterer:
             self._absorb(target, source)
         return target, tuple(sorted(s.story_id for s in group[1:]))
 
-    def _merge_candidates(self, story: _Story) -> list[_Story]:
-        """Open stories sharing the story's core tokens (its title tokens for a single article), most shared
-        core weight first, at most ``merge_candidates``."""
-        core = story.core or {t: 1.0 for t, c in story.counts.items() if c >= TITLE_COUNT}
+    def _merge_candidates(self, story: _Story, weights: dict[str, float]) -> list[_Story]:
+        """Open stories sharing the story's most specific core tokens (``block_tokens`` of them, by weight),
+        most shared weight first, at most ``merge_candidates``."""
+        p = self.params
+        core = sorted(story.core)  # no core (members share no title word): nothing to merge on
+        for token in core:
+            if token not in weights:
+                self._merge_weight(token, weights)
         shared: dict[int, float] = {}
-        for token in sorted(core):
+        used = 0
+        for token in sorted(core, key=weights.__getitem__, reverse=True):
             postings = self._postings.get(token)
-            if not postings or len(postings) > self.params.max_postings:
+            if not postings or len(postings) > p.max_postings:
                 continue
-            weight = core[token]
+            used += 1
+            weight = weights[token] * story.core[token]
             for seq in postings:
                 if seq != story.seq:
                     shared[seq] = shared.get(seq, 0.0) + weight
-        ranked = sorted(sorted(shared), key=shared.__getitem__, reverse=True)[: self.params.merge_candidates]
+            if used >= p.block_tokens:
+                break
+        ranked = sorted(sorted(shared), key=shared.__getitem__, reverse=True)[: p.merge_candidates]
         return [self._stories[seq] for seq in ranked]
 
-    def _profile_cosine(self, one: _Story, two: _Story) -> float:
-        """Cosine of the two stories' token profiles (member counts x idf x class), idf of this moment."""
-        log_docs = math.log(self.n_docs + self.params.idf_prior_docs + 1)
-        df_get, log = self.df.get, math.log
-
-        def weight(token: str) -> float:
-            return max(log_docs - log(df_get(token, 0) + 1), 1e-6) * self._class_weight(token)
-
+    def _profile_cosine(self, one: _Story, two: _Story, weights: dict[str, float]) -> float:
+        """Cosine of the two stories' token profiles (member counts x idf x class), idf of this moment.
+        ``weights`` caches token weights within one pass. Sums run in token order: exact in every run."""
         small, large = (one, two) if len(one.counts) <= len(two.counts) else (two, one)
-        dot = norm_small = 0.0
         large_get = large.counts.get
-        for token in sorted(small.counts):
-            value = weight(token) * small.counts[token]
-            norm_small += value * value
+        dot = norm_small = 0.0
+        for token, count in sorted(small.counts.items()):
+            weight = weights.get(token) or self._merge_weight(token, weights)
+            norm_small += (weight * count) ** 2
             other = large_get(token)
             if other:
-                dot += value * weight(token) * other
+                dot += weight * weight * count * other
         if not dot:
             return 0.0
         norm_large = 0.0
-        for token in sorted(large.counts):
-            value = weight(token) * large.counts[token]
-            norm_large += value * value
+        for token, count in sorted(large.counts.items()):
+            weight = weights.get(token) or self._merge_weight(token, weights)
+            norm_large += (weight * count) ** 2
         return dot / math.sqrt(norm_small * norm_large)
+
+    def _merge_weight(self, token: str, weights: dict[str, float]) -> float:
+        idf = math.log(self.n_docs + self.params.idf_prior_docs + 1) - math.log(self.df.get(token, 0) + 1)
+        weight = weights[token] = max(idf, 1e-6) * self._class_weight(token)
+        return weight
 
     def _absorb(self, target: _Story, source: _Story) -> None:
         """Merge ``source`` into the older ``target``: the state becomes exactly what joining every member
