@@ -366,14 +366,17 @@ class Clusterer:
         ``weights`` caches token weights within one pass. Sums run in token order: exact in every run."""
         small, large = (one, two) if len(one.counts) <= len(two.counts) else (two, one)
         large_get = large.counts.get
-        dot = norm_small = 0.0
+        dot = norm_small = norm_shared = 0.0
         for token, count in sorted(small.counts.items()):
             weight = weights.get(token) or self._merge_weight(token, weights)
             norm_small += (weight * count) ** 2
             other = large_get(token)
             if other:
                 dot += weight * weight * count * other
-        if not dot:
+                norm_shared += (weight * other) ** 2
+        # The large story's norm is at least its shared tokens' part: when even that bound stays under the
+        # threshold, skip the pass over its whole profile (the decision is the same, only cheaper).
+        if not dot or dot < self.params.merge_threshold * math.sqrt(norm_small * norm_shared):
             return 0.0
         norm_large = 0.0
         for token, count in sorted(large.counts.items()):
