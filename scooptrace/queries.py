@@ -41,7 +41,6 @@ def schema_views() -> tuple[str, ...]:
     return tuple(names)
 
 
-
 # How far around a story's coverage the outage signals are shown: complaints usually start before the first
 # headline (the Amazon example: about 40 minutes), and follow-ups run for hours.
 SIGNAL_LEAD = timedelta(hours=6)
@@ -104,7 +103,9 @@ def db_status(db_path: Path) -> DbStatus:
     path = Path(db_path)
     if not locate(db_path).exists():
         return DbStatus(path=path, exists=False)
-    modified_at = None if locate(db_path).path is None else datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+    modified_at = (
+        None if locate(db_path).path is None else datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+    )
     try:
         conn = read_connection(db_path)
     except (ScooptraceError, duckdb.Error) as exc:

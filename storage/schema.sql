@@ -146,7 +146,12 @@ CREATE TABLE cluster_member (
     published_at TIMESTAMPTZ NOT NULL,    -- the article's published_at when it was clustered
     content_md5 VARCHAR NOT NULL,         -- digest of title, outlet, language, summary, text start, canonical_url
     canonical_article_id VARCHAR,         -- the other outlet's article its canonical link resolved to
-    tokens VARCHAR[]                      -- its title and lead tokens, counted in cluster_token_df
+    tokens VARCHAR[],                     -- its title and lead tokens, counted in cluster_token_df
+    -- The merge pass joins fragments of one event into the oldest of them: each member keeps the story it
+    -- was placed in, and the article whose placement merged stories records them, so a replay from an
+    -- earlier point can undo later merges exactly as a rebuild would.
+    fragment_id VARCHAR,
+    merged_story_ids VARCHAR[]
 );
 
 -- How many assigned articles contain each token (title or lead): the clustering core's word statistics,

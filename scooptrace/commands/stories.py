@@ -34,19 +34,31 @@ def register(cli: click.Group) -> None:
         emit_summary(summary, as_json)
 
     @cli.command("eval-clusters")
-    @click.argument("file", type=click.Path(dir_okay=False, exists=True))
-    @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-    def eval_clusters(file: str, as_json: bool) -> None:
-        """Cluster a labelled CSV (columns story, title; optional url, outlet, published_at, language,
-        summary, text) with the same code and print B-cubed and pairwise precision, recall and F1."""
-        from cluster.evaluate import evaluate
-        from cluster.labelled import read_labelled_csv
-        from cluster.stories import cluster_articles
+    @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, exists=True))
+    @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON, one line per file.")
+    @click.option("--gate", is_flag=True, help="Exit 1 when a file falls below its pinned figures.")
+    def eval_clusters(files: tuple[str, ...], as_json: bool, gate: bool) -> None:
+        """Cluster labelled CSVs (columns story, title; optional url, outlet, published_at, url_date,
+        language, summary, text) with the same code and print B-cubed and pairwise precision, recall and F1.
+        Without FILES: both shared dev sets (when beside the checkout) and the bundled outage set."""
+        from cluster.evaluate import default_files, evaluate_file, gate_failures, read_gate, table
 
-        labelled = read_labelled_csv(Path(file))
-        assignments = cluster_articles(labelled.articles)
-        result = evaluate(labelled.gold, {a.article_id: a.story_id for a in assignments})
+        paths = [Path(file) for file in files] or default_files()
+        results = [(path.name, evaluate_file(path)) for path in paths]
         if as_json:
-            click.echo(json.dumps({"file": file, **result.as_dict()}))
+            for path, (_, result) in zip(paths, results, strict=True):
+                click.echo(json.dumps({"file": str(path), **result.as_dict()}))
         else:
-            click.echo(f"{file}\n{result.describe()}")
+            click.echo(table(results))
+        if gate:
+            floors = {floor.file: floor for floor in read_gate()}
+            failures = [
+                line
+                for name, result in results
+                if name in floors
+                for line in gate_failures(result, floors[name])
+            ]
+            for line in failures:
+                click.echo(f"below the gate: {line}", err=True)
+            if failures:
+                raise SystemExit(1)
