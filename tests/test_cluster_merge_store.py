@@ -12,7 +12,7 @@ import pytest
 
 from cluster.params import DEFAULT_PARAMS
 from cluster.store import update_stories
-from scooptrace import db
+from storage import connection as db
 from tests.test_cluster_store import insert_articles, outage_rows, snapshot
 
 # Articles join only on close wording, so the outage corpus falls into fragments the merge pass joins.
