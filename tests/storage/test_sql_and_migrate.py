@@ -48,7 +48,12 @@ def test_print_attach_lets_any_duckdb_client_read_it(imported: Path) -> None:
 def test_a_wrong_db_is_named_and_nothing_is_left_behind(tmp_path: Path) -> None:
     text = tmp_path / "notes.duckdb"
     text.write_text("just some notes\n", encoding="utf-8")
-    for args in (["sql", "SELECT 1"], ["feeds", "list"], ["ingest", "--no-cluster"], ["export", "--story", "x"]):
+    for args in (
+        ["sql", "SELECT 1"],
+        ["feeds", "list"],
+        ["ingest", "--no-cluster"],
+        ["export", "--story", "x"],
+    ):
         done = run_cli(*args, "--db", str(text))
         assert done.returncode == 2, (args, done.stderr)
         assert f"{text} is not a scooptrace database" in done.stderr
@@ -79,7 +84,9 @@ conn.close()
 """
     python = old_duckdb_python()
     done = subprocess.run(
-        [str(python), "-c", script, str(path), str(DATA / "legacy_schema_v3.sql")], capture_output=True, text=True
+        [str(python), "-c", script, str(path), str(DATA / "legacy_schema_v3.sql")],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
 
