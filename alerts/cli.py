@@ -38,7 +38,7 @@ def validate_watch(watch: Watch) -> Watch:
     return watch
 
 
-def read_db(db_path: Path, lock_wait: float, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+def read_db(db_path: str | Path, lock_wait: float, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
     """Run ``work`` on a read-only connection; a database older than the alerts tables is migrated first."""
     from storage.connection import ensure_database, read_connection, writer
 
