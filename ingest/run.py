@@ -23,6 +23,7 @@ from ingest.extract import extract_page, warm_up
 from ingest.feeds import load_feeds_file
 from ingest.fetch import Fetcher, Response
 from ingest.parse import parse_feed
+from ingest.workers import extraction_pool
 from scooptrace import db
 from scooptrace.errors import FetchError
 from scooptrace.settings import FetchSettings, Settings
@@ -106,7 +107,7 @@ async def crawl(settings: Settings, writer: db.Writer, summary: IngestSummary, p
     async with Fetcher(settings.fetch) as fetcher:
         feeds, summary.feeds_waiting = store.due_feeds(writer.conn, db.utcnow())
         summary.feeds_total = len(feeds) + summary.feeds_waiting
-        with ProcessPoolExecutor(max_workers=settings.worker_count()) as pool:
+        with extraction_pool(settings.worker_count()) as pool:
             loop = asyncio.get_running_loop()
 
             def warm_workers() -> None:

@@ -10,6 +10,7 @@ lock file, works on a private copy (``<db>.work``), and *publishes* by copying i
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import re
 import shutil
@@ -28,6 +29,7 @@ from scooptrace.errors import DatabaseError, LockBusyError
 
 _MIGRATION_HEADER = re.compile(r"^-- migration (\d+): (.+)$", re.MULTILINE)
 LOCKED_MESSAGE = "Could not set lock on file"
+log = logging.getLogger("scooptrace.db")
 
 
 @dataclass(frozen=True)
@@ -86,33 +88,84 @@ def lock_path(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".lock")
 
 
+def _recorded_holder(handle: Any) -> int | None:
+    """The pid a writer wrote into the lock file, or None (empty file: the last writer let go cleanly)."""
+    handle.seek(0)
+    text = handle.read().strip()
+    return int(text) if text.isdigit() else None
+
+
+def _busy_message(db_path: Path, holder: int | None, wait_seconds: float) -> str:
+    base = (
+        f"another scooptrace writer (ingest, import or cluster) is using {db_path}; waited {wait_seconds:g}s."
+    )
+    if holder is None:
+        return f"{base} Try again when it has finished."
+    if _pid_alive(holder):
+        return f"{base} It is process {holder}. Try again when it has finished."
+    return (
+        f"{base} Its writer (process {holder}) is gone, but a process it left behind still holds"
+        f" {lock_path(db_path)} (find it with `fuser {lock_path(db_path)}`)."
+    )
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @contextmanager
 def exclusive_lock(db_path: Path, wait_seconds: float) -> Iterator[None]:
-    """Hold ``<db>.lock`` for the duration; wait up to ``wait_seconds``, then raise LockBusyError."""
+    """Hold ``<db>.lock`` for the duration; wait up to ``wait_seconds``, then raise LockBusyError.
+
+    The holder writes its pid into the file and empties it when it lets go, so a pid found there by the
+    next holder is a writer that died (killed, out of memory): the kernel released its flock, and the
+    takeover is logged. The descriptor is close-on-exec (Python's default), and extraction workers are
+    started by a fork server, so no child process ever holds the lock.
+    """
     path = lock_path(db_path)
     try:
         handle = open(path, "a+")  # noqa: SIM115 - held for the whole block
     except OSError as exc:
         raise DatabaseError(f"cannot create lock file {path}: {exc.strerror}") from exc
     deadline = time.monotonic() + wait_seconds
+    locked = False
     try:
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                locked = True
                 break
             except BlockingIOError as exc:
                 if time.monotonic() >= deadline:
-                    raise LockBusyError(
-                        f"another scooptrace writer (ingest, import or cluster) is using {db_path}; "
-                        f"waited {wait_seconds:g}s. Try again when it has finished."
-                    ) from exc
+                    holder = _recorded_holder(handle)
+                    raise LockBusyError(_busy_message(db_path, holder, wait_seconds)) from exc
                 time.sleep(0.1)
+        previous = _recorded_holder(handle)
+        if previous is not None and previous != os.getpid():
+            state = "still running but no longer holds it" if _pid_alive(previous) else "gone"
+            log.warning(
+                "lock %s: the previous writer (process %d, %s) died without letting go; the kernel released"
+                " its lock, taking over",
+                path,
+                previous,
+                state,
+            )
         handle.seek(0)
         handle.truncate()
         handle.write(f"{os.getpid()}\n")
         handle.flush()
         yield
     finally:
+        if locked:
+            handle.seek(0)
+            handle.truncate()  # a clean release: the next holder finds no pid
+            handle.flush()
         handle.close()
 
 

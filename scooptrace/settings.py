@@ -38,6 +38,9 @@ class FetchSettings:
     backoff_max_seconds: float = 24 * 3600.0
     # Retry-After longer than this is clamped, so a hostile header cannot park a feed for years.
     retry_after_max_seconds: float = 7 * 24 * 3600.0
+    # A feed that answered fine is fetched again after its own rhythm, within these bounds (ingest.schedule).
+    poll_min_seconds: float = 300.0
+    poll_max_seconds: float = 6 * 3600.0
 
 
 @dataclass(frozen=True)
