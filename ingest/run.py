@@ -1,4 +1,9 @@
-"""The ingest run: feeds, then pages, then the story update. The shell around the pure stages."""
+"""The ingest run: feeds, then pages, then the story update. The shell around the pure stages.
+
+Fetching and extraction are pipelined: a feed's new pages are queued for fetching as soon as its entries are
+stored, pages are extracted in worker processes, and every write goes to the database in batches on one
+writer thread, so the event loop only ever waits on the network.
+"""
 
 from __future__ import annotations
 
@@ -9,20 +14,21 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 import duckdb
 
-from ingest import store
+from ingest import retry, schedule, store
+from ingest.dates import parse_claim, reconcile
 from ingest.extract import extract_page, warm_up
 from ingest.feeds import load_feeds_file
-from ingest.fetch import Fetcher, Response
-from ingest.parse import parse_feed
+from ingest.fetch import DISALLOW, UNAVAILABLE, Fetcher, Response
+from ingest.parse import ParsedFeed, parse_feed
 from ingest.workers import extraction_pool
 from scooptrace import db
 from scooptrace.errors import FetchError
@@ -34,14 +40,17 @@ FEED_ACCEPT = (
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 RETRY_STATUSES = frozenset({429, 503})
+T = TypeVar("T")
 
 
 @dataclass
 class IngestSummary:
     feeds_total: int = 0
+    feeds_due: int = 0
     feeds_fetched: int = 0
     feeds_unchanged: int = 0
     feeds_failed: int = 0
+    feeds_retired: int = 0
     feeds_waiting: int = 0
     new_articles: int = 0
     pages_fetched: int = 0
@@ -56,6 +65,11 @@ class IngestSummary:
         out = asdict(self)
         del out["cluster_text"]
         return out
+
+    @property
+    def all_feeds_failed(self) -> bool:
+        """Every feed due in this run failed: most likely no network at all (exit status 3)."""
+        return self.feeds_due > 0 and self.feeds_failed == self.feeds_due
 
     def describe(self) -> str:
         text = (
@@ -74,7 +88,8 @@ class IngestSummary:
 def run_ingest(
     settings: Settings, feeds_file: Path | None, *, cluster: bool, progress: bool
 ) -> IngestSummary:
-    """Fetch every due feed, store new entries, fetch and extract new pages, update stories."""
+    """Fetch every due feed, store new entries, fetch and extract new pages (and failed ones due again),
+    update stories. Check ``all_feeds_failed`` on the result: the CLI exits 3 then."""
     started = time.monotonic()
     specs = load_feeds_file(feeds_file) if feeds_file else None  # a bad file fails before any write
     summary = IngestSummary()
@@ -82,12 +97,20 @@ def run_ingest(
         run_id = uuid.uuid4().hex[:12]
         store.start_run(writer.conn, run_id, "ingest", db.utcnow())
         if specs is not None:
+            writer.conn.execute("BEGIN")
             store.sync_feeds(writer.conn, specs, db.utcnow(), exclusive=True)
+            writer.conn.execute("COMMIT")
         asyncio.run(crawl(settings, writer, summary, progress))
         if cluster:
             summary.cluster, summary.cluster_text = update_stories(writer.conn)
         summary.seconds = round(time.monotonic() - started, 2)
         store.finish_run(writer.conn, run_id, summary.as_dict(), db.utcnow())
+    if summary.all_feeds_failed:
+        log.warning(
+            "every feed due in this run failed (%d of %d): is the network down? Exit status 3.",
+            summary.feeds_failed,
+            summary.feeds_due,
+        )
     return summary
 
 
@@ -103,64 +126,104 @@ def update_stories(conn: duckdb.DuckDBPyConnection) -> tuple[dict[str, Any] | No
     return figures, f"{stories.describe()}\n{reports.describe()}"
 
 
+class DatabaseThread:
+    """Every write of the run, one after another on one thread, so the event loop never blocks on DuckDB."""
+
+    def __init__(self, writer: db.Writer, executor: Executor) -> None:
+        self.writer = writer
+        self.executor = executor
+
+    async def run(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, self._transaction, work)
+
+    def _transaction(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        conn = self.writer.conn
+        conn.execute("BEGIN")
+        try:
+            result = work(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
+
+    async def publish_if_due(self, every_seconds: float) -> None:
+        await asyncio.get_running_loop().run_in_executor(
+            self.executor, self.writer.maybe_publish, every_seconds
+        )
+
+
 async def crawl(settings: Settings, writer: db.Writer, summary: IngestSummary, progress: bool) -> None:
+    now = db.utcnow()
+    feeds, summary.feeds_waiting = store.due_feeds(writer.conn, now)
+    summary.feeds_due = len(feeds)
+    summary.feeds_total = len(feeds) + summary.feeds_waiting
+    retry_pages = store.pending_pages(writer.conn, now)
     async with Fetcher(settings.fetch) as fetcher:
-        feeds, summary.feeds_waiting = store.due_feeds(writer.conn, db.utcnow())
-        summary.feeds_total = len(feeds) + summary.feeds_waiting
-        with extraction_pool(settings.worker_count()) as pool:
-            loop = asyncio.get_running_loop()
-
-            def warm_workers() -> None:
-                # Workers import the extractor (about a second) while the other feeds are fetched.
-                for _ in range(settings.worker_count()):
-                    loop.run_in_executor(pool, warm_up)
-
-            if store.has_pending_pages(writer.conn):
-                warm_workers()
-            await fetch_feeds(fetcher, settings, writer, feeds, summary, on_first_new=warm_workers)
-            pages = store.pending_pages(writer.conn)
-            await fetch_pages(fetcher, pool, settings, writer, pages, summary, progress)
+        with extraction_pool(settings.worker_count()) as pool, ThreadPoolExecutor(1, "db-writer") as thread:
+            database = DatabaseThread(writer, thread)
+            pages = PagePipeline(fetcher, pool, settings, database, summary, progress)
+            pages.add(retry_pages)
+            consumers = pages.start()
+            await fetch_feeds(fetcher, settings, database, feeds, summary, on_new_pages=pages.add)
+            await pages.finish(consumers)
 
 
 async def fetch_feeds(
     fetcher: Fetcher,
     settings: Settings,
-    writer: db.Writer,
+    database: DatabaseThread,
     feeds: list[store.FeedState],
     summary: IngestSummary,
-    on_first_new: Callable[[], None] | None = None,
+    on_new_pages: Callable[[list[store.PendingPage]], None],
 ) -> None:
+    """Fetch every due feed; record results in batches, and hand each feed's new pages on at once."""
     tasks = [asyncio.create_task(fetch_one_feed(fetcher, settings.fetch, feed)) for feed in feeds]
-    in_batch = 0
-    writer.conn.execute("BEGIN")
+    batch: list[tuple[store.FeedState, store.FeedUpdate, list[Any]]] = []
+
+    async def flush() -> None:
+        done, batch[:] = list(batch), []
+        new_pages = await database.run(lambda conn: record_feed_batch(conn, done))
+        for (_feed, update, _entries), pages in zip(done, new_pages, strict=True):
+            count_feed(summary, update, len(pages))
+        on_new_pages([page for pages in new_pages for page in pages])
+        await database.publish_if_due(settings.publish_every_seconds)
+
     for task in asyncio.as_completed(tasks):
         feed, update, entries, elapsed_ms = await task
-        store.record_feed(writer.conn, update)
-        new = store.add_entries(writer.conn, feed, entries, db.utcnow()) if entries else 0
-        if new and on_first_new is not None:
-            on_first_new()
-            on_first_new = None
-        count_feed(summary, update, new)
-        log.info(
-            "feed=%s status=%s new=%d ms=%d%s",
-            feed.feed_url,
-            update.status if update.status is not None else "-",
-            new,
-            elapsed_ms,
-            f" error={update.error!r}" if update.error else "",
-        )
-        in_batch += max(1, new)
-        if in_batch >= settings.batch_size:
-            writer.conn.execute("COMMIT")
-            writer.conn.execute("BEGIN")
-            in_batch = 0
-    writer.conn.execute("COMMIT")
-    writer.maybe_publish(settings.publish_every_seconds)
+        log_feed(feed, update, len(entries), elapsed_ms)
+        batch.append((feed, update, entries))
+        if entries or len(batch) >= settings.batch_size:
+            await flush()
+    if batch:
+        await flush()
+
+
+def record_feed_batch(
+    conn: duckdb.DuckDBPyConnection, done: list[tuple[store.FeedState, store.FeedUpdate, list[Any]]]
+) -> list[list[store.PendingPage]]:
+    """One transaction: every feed's new row, and its new entries; returns each feed's new pages."""
+    store.record_feeds(conn, [update for _feed, update, _entries in done])
+    now = db.utcnow()
+    return [store.add_entries(conn, feed, entries, now) if entries else [] for feed, _update, entries in done]
+
+
+def log_feed(feed: store.FeedState, update: store.FeedUpdate, entries: int, elapsed_ms: int) -> None:
+    log.info(
+        "feed=%s status=%s entries=%d ms=%d%s",
+        feed.feed_url,
+        update.status if update.status is not None else "-",
+        entries,
+        elapsed_ms,
+        f" error={update.error!r}" if update.error else "",
+    )
 
 
 def count_feed(summary: IngestSummary, update: store.FeedUpdate, new: int) -> None:
     summary.new_articles += new
-    if update.error:
+    if update.retired:
+        summary.feeds_retired += 1  # a definite answer (410 Gone), not a failure to reach the feed
+    elif update.error:
         summary.feeds_failed += 1
         summary.failures.append(f"{update.feed_id}: {update.error}")
     elif update.status == 304 or (update.status == 200 and update.body_sha1 is None):
@@ -181,7 +244,11 @@ async def fetch_one_feed(
     except FetchError as exc:
         update = failed_update(fetch, feed, now, None, exc.reason)
         return feed, update, [], int((time.monotonic() - started) * 1000)
-    update, entries = interpret_feed_response(fetch, feed, response, now)
+    parsed = None
+    if response.status == 200 and hashlib.sha1(response.body).hexdigest() != feed.body_sha1:
+        # Parsing is CPU work: on a thread, so the event loop keeps serving the other requests meanwhile.
+        parsed = await asyncio.to_thread(parse_feed, response.body, response.headers, response.url)
+    update, entries = interpret_feed_response(fetch, feed, response, now, parsed)
     return feed, update, entries, response.elapsed_ms
 
 
@@ -200,14 +267,50 @@ def failed_update(
     )  # fmt: skip
 
 
+def poll_params(fetch: FetchSettings) -> schedule.PollParams:
+    return schedule.PollParams(min_seconds=fetch.poll_min_seconds, max_seconds=fetch.poll_max_seconds)
+
+
+def entry_times(entries: list[Any], now: datetime) -> list[datetime]:
+    """Publication times of parsed entries, read as they are stored (never later than first sight)."""
+    return [reconcile(None, parse_claim(e.published_raw, "feed"), now).published_at for e in entries]
+
+
+def healthy_update(
+    fetch: FetchSettings, feed: store.FeedState, response: Response, now: datetime,
+    parsed: ParsedFeed | None = None,
+) -> store.FeedUpdate:  # fmt: skip
+    """A fetch that worked (304, unchanged or parsed 200): next fetch from the feed's rhythm and hints."""
+    times = list(feed.entry_times) + (entry_times(list(parsed.entries), now) if parsed else [])
+    ttl_minutes = parsed.ttl_minutes if parsed and parsed.ttl_minutes else None
+    if ttl_minutes is None and feed.ttl_seconds:
+        ttl_minutes = feed.ttl_seconds // 60
+    floor = schedule.cache_floor_seconds(response.headers, ttl_minutes, now)
+    params = poll_params(fetch)
+    keep = response.status == 304
+    malformed = parsed is not None and parsed.malformed
+    # A malformed body (cut off mid-XML) must never make the next fetch a 304: its validators are dropped.
+    etag = None if keep or malformed else response.headers.get("etag")
+    last_modified = None if keep or malformed else response.headers.get("last-modified")
+    return store.FeedUpdate(
+        feed.feed_id, now, response.status, None, 0, schedule.next_poll(times, now, floor, params),
+        etag=etag, last_modified=last_modified,
+        body_sha1=hashlib.sha1(response.body).hexdigest() if parsed and not malformed else None,
+        new_url=response.permanent_url, keep_validators=keep, stale=schedule.is_stale(times, now, params),
+        ttl_seconds=ttl_minutes * 60 if parsed and ttl_minutes else None,
+    )  # fmt: skip
+
+
 def interpret_feed_response(
-    fetch: FetchSettings, feed: store.FeedState, response: Response, now: datetime
-) -> tuple[store.FeedUpdate, list[Any]]:
-    """Decide from one response what the feed's row becomes and which entries to store (pure)."""
+    fetch: FetchSettings, feed: store.FeedState, response: Response, now: datetime,
+    parsed: ParsedFeed | None = None,
+) -> tuple[store.FeedUpdate, list[Any]]:  # fmt: skip
+    """Decide from one response what the feed's row becomes and which entries to store (pure).
+    ``parsed`` is the parsed body of a 200 that differs from the last one (parsed here when not given)."""
     status = response.status
     new_url = response.permanent_url
     if status == 304:
-        return store.FeedUpdate(feed.feed_id, now, 304, None, 0, new_url=new_url, keep_validators=True), []
+        return healthy_update(fetch, feed, response, now), []
     if status == 410:
         update = store.FeedUpdate(
             feed.feed_id, now, 410, "410 Gone: feed retired, no longer fetched", feed.consecutive_failures + 1,
@@ -220,75 +323,80 @@ def interpret_feed_response(
         return failed_update(fetch, feed, now, status, f"HTTP {status}{note}", retry_after, new_url), []
     if status != 200:
         return failed_update(fetch, feed, now, status, f"HTTP {status}", new_url=new_url), []
-    digest = hashlib.sha1(response.body).hexdigest()
-    etag, last_modified = response.headers.get("etag"), response.headers.get("last-modified")
-    if digest == feed.body_sha1:
-        unchanged = store.FeedUpdate(
-            feed.feed_id, now, 200, None, 0, new_url=new_url, etag=etag, last_modified=last_modified
-        )
-        return unchanged, []
-    parsed = parse_feed(response.body, response.headers, response.url)
+    if hashlib.sha1(response.body).hexdigest() == feed.body_sha1:
+        return healthy_update(fetch, feed, response, now), []
+    if parsed is None:
+        parsed = parse_feed(response.body, response.headers, response.url)
     if parsed.problem:
         return failed_update(fetch, feed, now, 200, parsed.problem, new_url=new_url), []
     if parsed.warning:
         log.warning("feed=%s warning=%r", feed.feed_url, parsed.warning)
-    update = store.FeedUpdate(
-        feed.feed_id,
-        now,
-        200,
-        None,
-        0,
-        etag=etag,
-        last_modified=last_modified,
-        body_sha1=digest,
-        new_url=new_url,
-    )
-    return update, list(parsed.entries)
+    return healthy_update(fetch, feed, response, now, parsed), list(parsed.entries)
 
 
-async def fetch_pages(
-    fetcher: Fetcher,
-    pool: ProcessPoolExecutor,
-    settings: Settings,
-    writer: db.Writer,
-    pages: list[store.PendingPage],
-    summary: IngestSummary,
-    progress: bool,
-) -> None:
-    """Fetch and extract every pending page with a bounded number in flight, writing in batches."""
-    queue: asyncio.Queue[store.PendingPage] = asyncio.Queue()
-    for page in pages:
-        queue.put_nowait(page)
-    batch: list[store.PageOutcome] = []
-    bar = click.progressbar(length=len(pages), label="pages", file=sys.stderr) if progress and pages else None
-    # A person watching gets the bar; the per-page lines are for logs (and for -v on a terminal).
-    page_log_level = logging.DEBUG if bar is not None else logging.INFO
+class PagePipeline:
+    """Pages queued as they become known, fetched with a bounded number in flight, extracted in the worker
+    pool, and written in batches."""
 
-    def flush() -> None:
-        writer.conn.execute("BEGIN")
-        store.record_pages(writer.conn, batch, db.utcnow())
-        writer.conn.execute("COMMIT")
-        batch.clear()
-        writer.maybe_publish(settings.publish_every_seconds)
+    def __init__(
+        self, fetcher: Fetcher, pool: Executor, settings: Settings, database: DatabaseThread,
+        summary: IngestSummary, progress: bool,
+    ) -> None:  # fmt: skip
+        self.fetcher, self.pool, self.settings, self.database = fetcher, pool, settings, database
+        self.summary = summary
+        self.queue: asyncio.Queue[store.PendingPage | None] = asyncio.Queue()
+        self.batch: list[store.PageOutcome] = []
+        self.warmed = False
+        self.bar = click.progressbar(length=0, label="pages", file=sys.stderr) if progress else None
+        # A person watching gets the bar; the per-page lines are for logs (and for -v on a terminal).
+        self.level = logging.DEBUG if self.bar is not None else logging.INFO
+        self.in_flight = max(2, min(settings.fetch.total_concurrency, settings.worker_count() * 4))
+        self.retry = retry.PageRetryParams(base_seconds=settings.fetch.page_retry_base_seconds)
 
-    async def worker() -> None:
+    def add(self, pages: list[store.PendingPage]) -> None:
+        if not pages:
+            return
+        if not self.warmed:
+            self.warmed = True
+            # Workers start (and import the extractor) while the pages are fetched.
+            loop = asyncio.get_running_loop()
+            loop.run_in_executor(None, self._warm_workers)
+        for page in pages:
+            self.queue.put_nowait(page)
+        if self.bar is not None:
+            self.bar.length = (self.bar.length or 0) + len(pages)
+
+    def _warm_workers(self) -> None:
+        for _ in range(self.settings.worker_count()):
+            self.pool.submit(warm_up)
+
+    def start(self) -> list[asyncio.Task[None]]:
+        return [asyncio.create_task(self._consume()) for _ in range(self.in_flight)]
+
+    async def finish(self, consumers: list[asyncio.Task[None]]) -> None:
+        for _ in consumers:
+            self.queue.put_nowait(None)
+        await asyncio.gather(*consumers)
+        if self.batch:
+            await self._flush()
+        if self.bar is not None and self.bar.length:
+            self.bar.render_finish()
+
+    async def _consume(self) -> None:
         loop = asyncio.get_running_loop()
-        while not queue.empty():
-            page = queue.get_nowait()
-            outcome = await fetch_one_page(fetcher, pool, loop, page, page_log_level)
-            count_page(summary, outcome.state)
-            batch.append(outcome)
-            if bar is not None:
-                bar.update(1)
-            if len(batch) >= settings.batch_size:
-                flush()
+        while (page := await self.queue.get()) is not None:
+            outcome = await fetch_one_page(self.fetcher, self.pool, loop, page, self.retry, self.level)
+            count_page(self.summary, outcome.state)
+            self.batch.append(outcome)
+            if self.bar is not None:
+                self.bar.update(1)
+            if len(self.batch) >= self.settings.batch_size:
+                await self._flush()
 
-    in_flight = max(2, min(settings.fetch.total_concurrency, settings.worker_count() * 4))
-    await asyncio.gather(*(worker() for _ in range(in_flight)))
-    if batch:
-        flush()
-    if bar is not None:
-        bar.render_finish()
+    async def _flush(self) -> None:
+        done, self.batch = self.batch, []
+        await self.database.run(lambda conn: store.record_pages(conn, done, db.utcnow()))
+        await self.database.publish_if_due(self.settings.publish_every_seconds)
 
 
 def count_page(summary: IngestSummary, state: str) -> None:
@@ -302,43 +410,62 @@ def count_page(summary: IngestSummary, state: str) -> None:
 
 async def fetch_one_page(
     fetcher: Fetcher,
-    pool: ProcessPoolExecutor,
+    pool: Executor,
     loop: asyncio.AbstractEventLoop,
     page: store.PendingPage,
+    params: retry.PageRetryParams = retry.DEFAULT_PAGE_RETRY,
     level: int = logging.INFO,
 ) -> store.PageOutcome:
     started = time.monotonic()
-    outcome = await _page_outcome(fetcher, pool, loop, page)
+    outcome = await _page_outcome(fetcher, pool, loop, page, params)
     log.log(
         level,
-        "page=%s state=%s status=%s ms=%d%s",
+        "page=%s state=%s status=%s ms=%d%s%s",
         page.url,
         outcome.state,
         outcome.status or "-",
         int((time.monotonic() - started) * 1000),
         f" error={outcome.error!r}" if outcome.error else "",
+        f" retry_at={outcome.next_attempt_at:%Y-%m-%dT%H:%M:%SZ}" if outcome.next_attempt_at else "",
     )
     return outcome
 
 
-async def _page_outcome(
-    fetcher: Fetcher, pool: ProcessPoolExecutor, loop: asyncio.AbstractEventLoop, page: store.PendingPage
+def failed_page(
+    page: store.PendingPage, error: str, status: int | None, kind: str, params: retry.PageRetryParams
 ) -> store.PageOutcome:
+    """A failed page, with its next try scheduled by the retry rules (or given up)."""
+    when = retry.next_attempt(kind, page.attempts + 1, db.utcnow(), params)
+    return store.PageOutcome(page, None, "failed", error, status or 0, when)
+
+
+async def _page_outcome(
+    fetcher: Fetcher, pool: Executor, loop: asyncio.AbstractEventLoop, page: store.PendingPage,
+    params: retry.PageRetryParams,
+) -> store.PageOutcome:  # fmt: skip
     try:
-        if not await fetcher.allowed_by_robots(page.url):
+        verdict = await fetcher.robots_verdict(page.url)
+        if verdict == DISALLOW:
             return store.PageOutcome(page, None, "robots", "disallowed by robots.txt", 0)
+        if verdict == UNAVAILABLE:
+            return failed_page(
+                page, "robots.txt unavailable: asked again later", None, retry.TRANSIENT, params
+            )
         response = await fetcher.get(page.url, accept=PAGE_ACCEPT)
     except FetchError as exc:
-        return store.PageOutcome(page, None, "failed", exc.reason, exc.status or 0)
+        kind = retry.failure_kind(exc.status, exc.reason, exc.transient)
+        return failed_page(page, exc.reason, exc.status, kind, params)
     if response.status != 200:
-        return store.PageOutcome(page, None, "failed", f"HTTP {response.status}", response.status)
+        kind = retry.failure_kind(response.status, "", retryable=False)
+        return failed_page(page, f"HTTP {response.status}", response.status, kind, params)
     content_type = response.headers.get("content-type", "")
     if content_type and "html" not in content_type.lower():
-        return store.PageOutcome(page, None, "failed", f"not an HTML page ({content_type})", response.status)
+        error = f"not an HTML page ({content_type})"
+        return failed_page(page, error, response.status, retry.PERMANENT, params)
     try:
         result = await loop.run_in_executor(pool, extract_page, page.url, response.body, content_type)
     except Exception as exc:  # an extractor crash on one page must not stop the run
         log.exception("page=%s extraction crashed", page.url)
         error = f"extraction failed: {type(exc).__name__}: {exc}"
-        return store.PageOutcome(page, None, "failed", error, response.status)
+        return failed_page(page, error, response.status, retry.PERMANENT, params)
     return store.PageOutcome(page, result, "extracted", "", response.status)

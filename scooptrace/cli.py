@@ -1,6 +1,6 @@
 """The ``scooptrace`` command: a thin shell over the library. Exit status: 0 done (even if some feeds or
-pages failed), 1 fatal (database cannot be written), 2 bad usage or invalid input file, 75 another writer
-holds the database."""
+pages failed), 1 fatal (database cannot be written), 2 bad usage or invalid input file, 3 every feed due in an
+ingest run failed (no network?), 75 another writer holds the database."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from scooptrace.errors import ScooptraceError
+from scooptrace.errors import AllFeedsFailedError, ScooptraceError
 from scooptrace.settings import Settings, load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -86,6 +86,10 @@ def ingest(
         settings, Path(feeds_file) if feeds_file else None, cluster=not no_cluster, progress=show_progress
     )
     emit_summary(summary, as_json)
+    if summary.all_feeds_failed:
+        raise AllFeedsFailedError(
+            f"every feed due in this run failed ({summary.feeds_failed} of {summary.feeds_due}); is the network down?"
+        )
 
 
 @cli.command("import")

@@ -33,6 +33,8 @@ class FetchSettings:
     # Host names, IP addresses or CIDR blocks admitted although they resolve to private or loopback addresses.
     allow_hosts: tuple[str, ...] = ()
     respect_robots: bool = True
+    # A robots.txt that answered 5xx or not at all keeps its site's pages out until asked again this much later.
+    robots_retry_seconds: float = 300.0
     # A failing feed waits backoff_base * 2**(failures-1), at most backoff_max, before its next fetch.
     backoff_base_seconds: float = 300.0
     backoff_max_seconds: float = 24 * 3600.0
@@ -41,6 +43,8 @@ class FetchSettings:
     # A feed that answered fine is fetched again after its own rhythm, within these bounds (ingest.schedule).
     poll_min_seconds: float = 300.0
     poll_max_seconds: float = 6 * 3600.0
+    # A failed article page is tried again after this long, three times longer each time (ingest.retry).
+    page_retry_base_seconds: float = 600.0
 
 
 @dataclass(frozen=True)
