@@ -40,6 +40,7 @@ FEED_ACCEPT = (
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 RETRY_STATUSES = frozenset({429, 503})
+FEED_FLUSH_SECONDS = 0.25  # a feed with new entries is written within this long, with the others of its batch
 T = TypeVar("T")
 
 
@@ -180,20 +181,28 @@ async def fetch_feeds(
     """Fetch every due feed; record results in batches, and hand each feed's new pages on at once."""
     tasks = [asyncio.create_task(fetch_one_feed(fetcher, settings.fetch, feed)) for feed in feeds]
     batch: list[tuple[store.FeedState, store.FeedUpdate, list[Any]]] = []
+    timings: list[int] = []
+    last_flush = time.monotonic()
 
     async def flush() -> None:
+        nonlocal last_flush
+        last_flush = time.monotonic()
         done, batch[:] = list(batch), []
+        times, timings[:] = list(timings), []
         new_pages = await database.run(lambda conn: record_feed_batch(conn, done))
-        for (_feed, update, _entries), pages in zip(done, new_pages, strict=True):
+        for (feed, update, _entries), pages, elapsed_ms in zip(done, new_pages, times, strict=True):
             count_feed(summary, update, len(pages))
+            log_feed(feed, update, len(pages), elapsed_ms)
         on_new_pages([page for pages in new_pages for page in pages])
         await database.publish_if_due(settings.publish_every_seconds)
 
     for task in asyncio.as_completed(tasks):
         feed, update, entries, elapsed_ms = await task
-        log_feed(feed, update, len(entries), elapsed_ms)
         batch.append((feed, update, entries))
-        if entries or len(batch) >= settings.batch_size:
+        timings.append(elapsed_ms)
+        # New entries go out soon (their pages wait for them), but never one transaction per feed.
+        soon = entries and time.monotonic() - last_flush >= FEED_FLUSH_SECONDS
+        if soon or len(batch) >= settings.batch_size:
             await flush()
     if batch:
         await flush()
@@ -204,16 +213,15 @@ def record_feed_batch(
 ) -> list[list[store.PendingPage]]:
     """One transaction: every feed's new row, and its new entries; returns each feed's new pages."""
     store.record_feeds(conn, [update for _feed, update, _entries in done])
-    now = db.utcnow()
-    return [store.add_entries(conn, feed, entries, now) if entries else [] for feed, _update, entries in done]
+    return store.add_feed_entries(conn, [(feed, entries) for feed, _update, entries in done], db.utcnow())
 
 
-def log_feed(feed: store.FeedState, update: store.FeedUpdate, entries: int, elapsed_ms: int) -> None:
+def log_feed(feed: store.FeedState, update: store.FeedUpdate, new: int, elapsed_ms: int) -> None:
     log.info(
-        "feed=%s status=%s entries=%d ms=%d%s",
+        "feed=%s status=%s new=%d ms=%d%s",
         feed.feed_url,
         update.status if update.status is not None else "-",
-        entries,
+        new,
         elapsed_ms,
         f" error={update.error!r}" if update.error else "",
     )

@@ -228,21 +228,40 @@ def add_entries(
     conn: duckdb.DuckDBPyConnection, feed: FeedState, entries: Iterable[FeedEntry], now: datetime
 ) -> list[PendingPage]:
     """Store entries not seen before (under any of their URLs); returns the new articles' pages to fetch."""
-    fresh: dict[str, FeedEntry] = {}
-    for entry in entries:
-        fresh.setdefault(normalize_url(entry.link), entry)
+    return add_feed_entries(conn, [(feed, list(entries))], now)[0]
+
+
+def add_feed_entries(
+    conn: duckdb.DuckDBPyConnection, batch: list[tuple[FeedState, list[FeedEntry]]], now: datetime
+) -> list[list[PendingPage]]:
+    """``add_entries`` for many feeds in one query and two inserts; an article in two feeds of the batch
+    belongs to the first. Returns each feed's new pages, in the order given."""
+    fresh: dict[str, tuple[int, FeedState, FeedEntry]] = {}
+    for index, (feed, entries) in enumerate(batch):
+        for entry in entries:
+            fresh.setdefault(normalize_url(entry.link), (index, feed, entry))
     for url in known_urls(conn, list(fresh)):
         del fresh[url]
+    pages: list[list[PendingPage]] = [[] for _ in batch]
     if not fresh:
-        return []
+        return pages
     columns: dict[str, list[object]] = {name: [] for name in NEW_ARTICLE_COLUMNS}
-    for url, entry in fresh.items():
+    for url, (index, feed, entry) in fresh.items():
         when = reconcile(None, parse_claim(entry.published_raw, "feed"), now)
         values = (stable_id(url), url, feed.outlet, feed.feed_id, entry.title, feed.language, when.published_at,
                   when.source, entry.published_raw, now, entry.summary, now)  # fmt: skip
         for name, value in zip(NEW_ARTICLE_COLUMNS, values, strict=True):
             columns[name].append(value)
-    new_rows = pa.table(columns)
+        pages[index].append(
+            PendingPage(
+                stable_id(url), url, feed.outlet, feed.language, entry.published_raw, now, feed.site_url
+            )
+        )
+    insert_new_articles(conn, pa.table(columns))
+    return pages
+
+
+def insert_new_articles(conn: duckdb.DuckDBPyConnection, new_rows: pa.Table) -> None:
     conn.register("new_rows", new_rows)
     try:
         conn.execute(
@@ -252,10 +271,6 @@ def add_entries(
         conn.execute("INSERT INTO article_url SELECT url, article_id FROM new_rows ON CONFLICT DO NOTHING")
     finally:
         conn.unregister("new_rows")
-    return [
-        PendingPage(stable_id(url), url, feed.outlet, feed.language, entry.published_raw, now, feed.site_url)
-        for url, entry in fresh.items()
-    ]
 
 
 NEW_ARTICLE_COLUMNS = (

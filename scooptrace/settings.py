@@ -29,6 +29,8 @@ class FetchSettings:
     max_body_bytes: int = 10 * 1024 * 1024
     per_host_concurrency: int = 2
     total_concurrency: int = 32
+    # Open connections kept for reuse across hosts (per_host_concurrency x the hosts crawled at once).
+    keepalive_connections: int = 512
     max_redirects: int = 5
     # Host names, IP addresses or CIDR blocks admitted although they resolve to private or loopback addresses.
     allow_hosts: tuple[str, ...] = ()
