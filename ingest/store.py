@@ -137,7 +137,10 @@ def insert_feed_specs(conn: duckdb.DuckDBPyConnection, specs: pa.Table, now: dat
 
 
 def deactivate_other_feeds(conn: duckdb.DuckDBPyConnection, keep: list[str]) -> None:
-    conn.execute("UPDATE feed SET active = FALSE WHERE active AND NOT list_contains(?, feed_id)", [keep])
+    # An anti-join against the list (list_contains per row would compare every feed with every kept id).
+    conn.execute(
+        "UPDATE feed SET active = FALSE WHERE active AND feed_id NOT IN (SELECT unnest(?::VARCHAR[]))", [keep]
+    )
 
 
 def due_feeds(
