@@ -191,9 +191,12 @@ class Fetcher:
         # slot) so that a host's next feed reuses its connection. The limits go to the transport itself: a
         # client given a transport ignores its own `limits` (the default keeps 20 connections, and then
         # closes every idle one: a new connection per request).
+        # An idle connection is kept 30 s (httpx's default is 5 s): with 200 hosts in turn, a host's next
+        # feed can come more than 5 s later on a busy machine. A server that closed it first is noticed.
         limits = httpx.Limits(
             max_connections=self.settings.keepalive_connections,
             max_keepalive_connections=self.settings.keepalive_connections,
+            keepalive_expiry=30.0,
         )
         self.client = httpx.AsyncClient(
             transport=self.transport or httpx.AsyncHTTPTransport(retries=0, limits=limits),
