@@ -93,7 +93,7 @@ def main() -> None:
         for copy in range(copies):
             write_copy(Path(tmp) / "base.csv", rows, copy, per_copy)
             import_file(settings, Path(tmp) / "base.csv", fmt=None, cluster=True)
-        with writer(settings.db_path) as w:
+        with writer(settings.db) as w:
             for i in range(args.watches):
                 insert_watch(
                     w.conn,

@@ -1,6 +1,6 @@
 """The ``scooptrace`` command: a thin shell over the library. Exit status: 0 done (even if some feeds or
-pages failed), 1 fatal (database cannot be written), 2 bad usage or invalid input file, 75 another writer
-holds the database."""
+pages failed), 1 fatal (database cannot be written), 2 bad usage or invalid input file, 3 every feed due in an
+ingest run failed (no network?), 75 another writer holds the database."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from common.errors import ScooptraceError
+from common.errors import AllFeedsFailedError, ScooptraceError
 from common.text import plural
 from scooptrace import pipeline
 from scooptrace.commands import alerts, app, demo, signals, stories
@@ -100,6 +100,10 @@ def ingest(
         shard=shard,
     )
     emit_summary(summary, as_json)
+    if summary.all_feeds_failed:
+        raise AllFeedsFailedError(
+            f"every feed due in this run failed ({summary.feeds_failed} of {summary.feeds_due}); is the network down?"
+        )
 
 
 @cli.command("import")

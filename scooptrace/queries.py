@@ -297,7 +297,7 @@ def feed_health(db_path: Path, now: datetime | None = None, days: int = 7) -> pd
             SELECT feed_url, count(*) AS n FROM articles
             WHERE first_seen_at >= ? AND feed_url IS NOT NULL GROUP BY feed_url)
         SELECT f.outlet, f.feed_url, f.last_fetched_at, f.last_status, f.last_error, f.consecutive_failures,
-               f.n_articles, coalesce(r.n, 0) / ? AS articles_per_day
+               f.n_articles, coalesce(r.n, 0) / ? AS articles_per_day, f.next_due_at, f.stale
         FROM feed_status f LEFT JOIN recent r USING (feed_url)
         ORDER BY (f.last_error IS NOT NULL OR f.consecutive_failures > 0) DESC, f.consecutive_failures DESC,
                  f.outlet, f.feed_url"""

@@ -326,3 +326,22 @@ SELECT b.*,
 FROM stories_base b
 LEFT JOIN story_report r ON r.story_id = b.story_id
 LEFT JOIN outage o ON o.story_id = b.story_id AND o.pick = 1;
+
+-- migration 4: page retries, adaptive polling
+-- A page that failed is retried when due: page_attempts counts the fetches tried, page_next_attempt_at is when
+-- the next one may run (NULL: given up, or never failed). A feed's next fetch comes from its own publishing
+-- rhythm (ingest/schedule.py) and is kept in feed.next_fetch_after; ttl_seconds is the feed's RSS <ttl>, kept
+-- so a 304 still honours it; stale is true when the feed stopped publishing far beyond its rhythm.
+ALTER TABLE article ADD COLUMN page_attempts INTEGER DEFAULT 0;
+ALTER TABLE article ADD COLUMN page_next_attempt_at TIMESTAMPTZ;
+ALTER TABLE feed ADD COLUMN ttl_seconds INTEGER;
+ALTER TABLE feed ADD COLUMN stale BOOLEAN DEFAULT FALSE;
+CREATE OR REPLACE VIEW feed_status AS
+SELECT f.feed_url, f.outlet, f.last_fetched_at, f.last_status, f.last_error, f.consecutive_failures,
+       f.etag, f.last_modified,
+       (SELECT count(*) FROM article a WHERE a.feed_id = f.feed_id) AS n_articles,
+       f.configured_url, f.site_url, f.language, f.active, f.retired_at, f.next_fetch_after,
+       CASE WHEN f.retired_at IS NULL AND f.active
+            THEN coalesce(f.next_fetch_after, f.last_fetched_at, f.added_at) END AS next_due_at,
+       coalesce(f.stale, FALSE) AS stale
+FROM feed f;
