@@ -21,7 +21,7 @@ DEFAULT_PORT = 8501
 
 def app_script() -> Path:
     """app.py sits next to the scooptrace package (the repository's top level, or site-packages)."""
-    return Path(__file__).resolve().parent.parent / "app.py"
+    return Path(__file__).resolve().parents[2] / "app.py"
 
 
 def streamlit_command(port: int, address: str | None) -> list[str]:
