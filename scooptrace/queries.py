@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from common.errors import DatabaseError
+from common.errors import ScooptraceError
 from storage.connection import read_connection
 from storage.migrations import migrations
 
@@ -95,7 +95,7 @@ def db_status(db_path: Path) -> DbStatus:
     modified_at = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
     try:
         conn = read_connection(path)
-    except (DatabaseError, duckdb.Error) as exc:
+    except (ScooptraceError, duckdb.Error) as exc:  # not a DuckLake, an old file, unreadable
         return DbStatus(path=path, exists=True, modified_at=modified_at, error=str(exc))
     try:
         rows = conn.execute(
@@ -259,21 +259,6 @@ def _is_missing(value: Any) -> bool:
 
 def outlet_stats(db_path: Path) -> pd.DataFrame:
     return _fetch_df(db_path, "SELECT * FROM outlet_stats")
-
-
-def outlet_stats_from_timeline(db_path: Path) -> pd.DataFrame:
-    """The fallback while ``outlet_stats`` does not exist: firsts and median follow lag from story_timeline."""
-    sql = """
-        SELECT outlet,
-               count(DISTINCT story_id) AS stories_covered,
-               count(DISTINCT story_id) FILTER (WHERE is_first_report) AS stories_first,
-               median(lag_seconds) FILTER (WHERE NOT is_first_report AND syndicated_from_article_id IS NULL)
-                   / 60.0 AS median_lag_minutes
-        FROM story_timeline
-        WHERE outlet IS NOT NULL
-        GROUP BY outlet
-        ORDER BY stories_first DESC, stories_covered DESC, outlet"""
-    return _fetch_df(db_path, sql)
 
 
 def feed_health(db_path: Path, now: datetime | None = None, days: int = 7) -> pd.DataFrame:

@@ -22,7 +22,7 @@ db, seconds = Path(sys.argv[1]), float(sys.argv[2])
 end, published = time.monotonic() + seconds, 0
 while time.monotonic() < end:
     with writer(db, lock_wait_seconds=5) as w:
-        w.conn.execute("UPDATE stories SET headline = headline WHERE story_id = ?", [sys.argv[3]])
+        w.conn.execute("UPDATE story SET headline = headline WHERE story_id = ?", [sys.argv[3]])
     published += 1
 print(published)
 """
