@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from scooptrace.demo.replay import DEFAULT_WORLD_PORT, DemoPaths
-from scooptrace.errors import UsageError
+from common.errors import UsageError
 
 
 def register(cli: click.Group) -> None:
