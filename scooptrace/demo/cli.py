@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from scooptrace.demo.replay import DEFAULT_WORLD_PORT, DemoPaths
 from common.errors import UsageError
+from scooptrace.demo.replay import DEFAULT_WORLD_PORT, DemoPaths
 
 
 def register(cli: click.Group) -> None:
