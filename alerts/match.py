@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,15 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from alerts.model import StoryFacts, Watch
+from common.text import normalize
 
 DATA_DIR = Path(__file__).parent / "data"
 # cluster's alias data, read as a file (never imported): alerts must not depend on the cluster stage.
 CLUSTER_ALIASES = Path(__file__).resolve().parent.parent / "cluster" / "data" / "aliases.toml"
 MAX_PHRASE_WORDS = 4
 
-_ARABIC_DELETE = [*range(0x064B, 0x0660), 0x0670, 0x0640]
-_ARABIC_MAP = {"آ": "ا", "أ": "ا", "إ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي"}
-_TRANSLATE = str.maketrans({**dict.fromkeys(_ARABIC_DELETE), **_ARABIC_MAP})
 _WORD = re.compile(r"[^\W_]+(?:\.[^\W_]+)*")
 _ARABIC = re.compile(r"[\u0600-\u06ff]")
 # Arabic proclitics a form may carry: و (and), ف, ب, ل, ك and the article ال, alone or combined.
@@ -58,11 +55,6 @@ class AliasTable:
 
 
 _PLAIN_WORD = re.compile(r"\w+")
-
-
-def normalize(text: str) -> str:
-    """NFKC, case folding, Arabic letters unified and diacritics dropped. Idempotent."""
-    return unicodedata.normalize("NFKC", text).casefold().translate(_TRANSLATE)
 
 
 @lru_cache(maxsize=4)

@@ -99,15 +99,10 @@ def raise_alerts(
         )
         if target
     ]
-    conn.execute("BEGIN")
-    try:
+    with store.transaction(conn):
         store.insert_alerts(conn, fresh)
         store.insert_deliveries(conn, deliveries, now)
         store.set_state(conn, LAST_RUN_KEY, now.isoformat())
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     for alert in fresh:
         log.info("alert raised watch=%s trigger=%s story=%s", alert.watch, alert.trigger, alert.story_id)
     return len(watches), len(stories), fresh

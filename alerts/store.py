@@ -1,27 +1,52 @@
-"""Every SQL statement of the alerts stage, one function each, so the module can move into ``storage/`` as
-is. No keys, no ON CONFLICT, no indexes (DuckLake has none): idempotence comes from anti-joins.
-
-Delivery state: an alert and one ``alert_delivery`` row per channel ('pending') are written in one
-transaction; a channel's row becomes 'delivered' only after the receiver accepted the message. A run killed
-after raising leaves the rows pending, and the next run delivers them; nothing is raised twice because the
-alert ids are digests and the insert skips ids already stored.
+"""The alerts stage's side of ``storage.alerts`` and ``storage.signals``: the same calls, in the stage's own
+contracts (``alerts.model``). No SQL here; every statement lives in ``storage/``.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 import duckdb
-import pyarrow as pa
 
 from alerts.model import Alert, MemberFacts, SpikeFacts, StoryFacts, Watch
+from storage import alerts as rows
+from storage import signals as signal_rows
+from storage.alerts import (
+    delete_watch,
+    existing_alert_ids,
+    get_state,
+    insert_deliveries,
+    list_alerts,
+    mark_delivered,
+    mark_failed,
+    newest_watch_at,
+    set_state,
+)
+from storage.helpers import transaction
 
 Conn = duckdb.DuckDBPyConnection
+# Calls that take and return plain data are storage's own, re-exported as they are.
+__all__ = [
+    "PendingDelivery",
+    "delete_watch",
+    "existing_alert_ids",
+    "get_state",
+    "insert_alerts",
+    "insert_deliveries",
+    "insert_watch",
+    "list_alerts",
+    "load_spikes",
+    "load_story_facts",
+    "load_watches",
+    "mark_delivered",
+    "mark_failed",
+    "newest_watch_at",
+    "pending_deliveries",
+    "set_state",
+    "transaction",
+]
 
 
 @dataclass(frozen=True)
@@ -32,273 +57,84 @@ class PendingDelivery:
     failures: int
 
 
-@contextmanager
-def _registered(conn: Conn, name: str, columns: dict[str, pa.Array]) -> Iterator[None]:
-    conn.register(name, pa.table(columns))
-    try:
-        yield
-    finally:
-        conn.unregister(name)
-
-
-def _count(row: tuple[Any, ...] | None) -> int:
-    """The affected-row count DuckDB returns for INSERT, UPDATE and DELETE (no RETURNING: DuckLake-safe)."""
-    return int(row[0]) if row else 0
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 # --- watches -------------------------------------------------------------------------------------------
 
 
 def insert_watch(conn: Conn, watch: Watch, now: datetime) -> bool:
     """Add a watch unless one of that name exists; returns whether it was added."""
-    row = conn.execute(
-        """
-        INSERT INTO watch
-        SELECT ?, ?, ?::VARCHAR[], ?::VARCHAR[], ?, ?, ?, ?
-        WHERE NOT EXISTS (SELECT 1 FROM watch WHERE name = ?)
-        """,
-        [
-            watch.name,
-            watch.terms,
-            list(watch.outlets),
-            list(watch.languages),
-            watch.min_outlets,
-            watch.webhook,
-            watch.email,
-            now,
-            watch.name,
-        ],
-    ).fetchone()
-    return _count(row) > 0
-
-
-def delete_watch(conn: Conn, name: str) -> int:
-    """Remove a watch by name (its alerts stay, as history); returns the rows removed."""
-    return _count(conn.execute("DELETE FROM watch WHERE name = ?", [name]).fetchone())
+    record = rows.WatchRecord(
+        watch.name,
+        watch.terms,
+        tuple(watch.outlets),
+        tuple(watch.languages),
+        watch.min_outlets,
+        watch.webhook,
+        watch.email,
+    )
+    return rows.insert_watch(conn, record, now)
 
 
 def load_watches(conn: Conn) -> list[Watch]:
-    rows = conn.execute(
-        "SELECT name, terms, outlets, languages, min_outlets, webhook, email FROM watch ORDER BY name"
-    ).fetchall()
+    """Every watch, by name."""
     return [
-        Watch(name, terms, tuple(outlets or ()), tuple(languages or ()), min_outlets, webhook, email)
-        for name, terms, outlets, languages, min_outlets, webhook, email in rows
+        Watch(r.name, r.terms, r.outlets, r.languages, r.min_outlets, r.webhook, r.email)
+        for r in rows.load_watches(conn)
     ]
-
-
-def newest_watch_at(conn: Conn) -> datetime | None:
-    row = conn.execute("SELECT max(created_at) FROM watch").fetchone()
-    return _utc(row[0]) if row and row[0] is not None else None
 
 
 # --- facts ---------------------------------------------------------------------------------------------
 
-_STORIES_SQL = """
-SELECT s.story_id, coalesce(s.headline, ''), s.first_outlet, s.first_published_at, s.first_report_evidence,
-       s.outage_service, s.spike_onset_at, s.first_statement_at, s.statement_text
-FROM stories s
-WHERE s.first_published_at IS NOT NULL AND (
-    CAST(? AS TIMESTAMPTZ) IS NULL
-    OR s.updated_at >= ?
-    OR s.story_id IN (SELECT story_id FROM story_report WHERE computed_at >= ?)
-    OR s.story_id IN (SELECT story_id FROM story_signal WHERE computed_at >= ?)
-    OR s.story_id IN (SELECT g.story_id FROM story_signal g JOIN signal_spike p
-                      ON p.service = g.service AND p.onset_at = g.onset_at WHERE p.computed_at >= ?)
-    OR s.story_id IN (SELECT g.story_id FROM story_signal g JOIN signal_spike p
-                      ON p.service = g.service AND p.onset_at = g.onset_at WHERE p.onset_at >= ?))
-ORDER BY s.story_id
-"""
 
-_MEMBERS_SQL = """
-SELECT m.story_id, coalesce(a.outlet, ''), a.language, a.published_at, coalesce(a.title, ''),
-       left(coalesce(nullif(a.text, ''), a.summary, ''), ?)
-FROM story_member m JOIN article a ON a.article_id = m.article_id
-WHERE m.story_id IN (SELECT story_id FROM alert_story_ids)
-ORDER BY m.story_id, a.published_at, a.article_id
-"""
+def _story_facts(r: rows.StoryFactsRecord) -> StoryFacts:
+    return StoryFacts(
+        story_id=r.story_id,
+        headline=r.headline,
+        first_outlet=r.first_outlet,
+        first_published_at=r.first_published_at,
+        first_report_evidence=r.first_report_evidence,
+        members=tuple(MemberFacts(m.outlet, m.language, m.published_at, m.title, m.text) for m in r.members),
+        outage_service=r.outage_service,
+        spike_onset_at=r.spike_onset_at,
+        statement_at=r.statement_at,
+        statement_text=r.statement_text,
+    )
 
 
 def load_story_facts(
     conn: Conn, changed_since: datetime | None, spikes_since: datetime, text_chars: int
 ) -> list[StoryFacts]:
-    """Stories changed (stories, first reports, signal links) since ``changed_since`` (all when None), and
-    every story linked to a spike with an onset since ``spikes_since`` (to tell which spikes are covered)."""
-    since = changed_since
-    stories = conn.execute(_STORIES_SQL, [since, since, since, since, since, spikes_since]).fetchall()
-    if not stories:
-        return []
-    ids = pa.array([row[0] for row in stories], type=pa.string())
-    with _registered(conn, "alert_story_ids", {"story_id": ids}):
-        rows = conn.execute(_MEMBERS_SQL, [text_chars]).fetchall()
-    members: dict[str, list[MemberFacts]] = {}
-    for story_id, outlet, language, published_at, title, text in rows:
-        members.setdefault(story_id, []).append(
-            MemberFacts(outlet, language, _utc(published_at), title, text)
-        )
-    return [
-        StoryFacts(
-            story_id=sid,
-            headline=headline,
-            first_outlet=first_outlet,
-            first_published_at=_utc(first_at),
-            first_report_evidence=evidence,
-            members=tuple(members.get(sid, ())),
-            outage_service=service,
-            spike_onset_at=_utc(onset) if onset else None,
-            statement_at=_utc(statement_at) if statement_at else None,
-            statement_text=statement_text,
-        )
-        for sid, headline, first_outlet, first_at, evidence, service, onset, statement_at, statement_text in stories
-    ]
+    """Stories changed since ``changed_since`` (all when None) and those linked to a spike since
+    ``spikes_since`` (see ``storage.alerts.load_story_facts``)."""
+    return [_story_facts(r) for r in rows.load_story_facts(conn, changed_since, spikes_since, text_chars)]
 
 
 def load_spikes(conn: Conn) -> list[SpikeFacts]:
-    rows = conn.execute(
-        "SELECT service, onset_at, detected_at, peak_at, peak_value FROM signal_spike ORDER BY onset_at, service"
-    ).fetchall()
-    return [SpikeFacts(s, _utc(o), _utc(d), _utc(p), float(v)) for s, o, d, p, v in rows]
+    """Every stored complaint spike, by onset then service."""
+    return [
+        SpikeFacts(s.service, s.onset_at, s.detected_at, s.peak_at, s.peak_value)
+        for s in signal_rows.load_spikes(conn)
+    ]
 
 
 # --- alerts and deliveries -----------------------------------------------------------------------------
 
 
-def existing_alert_ids(conn: Conn, alert_ids: Sequence[str]) -> set[str]:
-    if not alert_ids:
-        return set()
-    with _registered(conn, "alert_ids_in", {"alert_id": pa.array(list(alert_ids), type=pa.string())}):
-        rows = conn.execute(
-            "SELECT alert_id FROM alert WHERE alert_id IN (SELECT alert_id FROM alert_ids_in)"
-        ).fetchall()
-    return {row[0] for row in rows}
-
-
 def insert_alerts(conn: Conn, alerts: Sequence[Alert]) -> int:
-    """Store alerts whose id is not stored yet (anti-join); returns how many were new."""
-    if not alerts:
-        return 0
-    columns = {
-        "alert_id": pa.array([a.alert_id for a in alerts], type=pa.string()),
-        "watch": pa.array([a.watch for a in alerts], type=pa.string()),
-        "story_id": pa.array([a.story_id for a in alerts], type=pa.string()),
-        "trigger": pa.array([a.trigger for a in alerts], type=pa.string()),
-        "raised_at": pa.array([a.raised_at for a in alerts], type=pa.timestamp("us", tz="UTC")),
-        "detail": pa.array([a.detail for a in alerts], type=pa.string()),
-        "data": pa.array([json.dumps(a.data, ensure_ascii=False) for a in alerts], type=pa.string()),
-    }
-    with _registered(conn, "alert_new", columns):
-        rows = conn.execute(
-            """
-            INSERT INTO alert
-            SELECT n.alert_id, n.watch, n.story_id, n.trigger, n.raised_at, n.detail, n.data::JSON
-            FROM alert_new n
-            WHERE n.alert_id NOT IN (SELECT alert_id FROM alert)
-            """
-        ).fetchone()
-    return _count(rows)
-
-
-def insert_deliveries(conn: Conn, rows: Sequence[tuple[str, str, str]], now: datetime) -> int:
-    """(alert_id, channel, target) as 'pending', unless that alert and channel already has a row."""
-    if not rows:
-        return 0
-    columns = {
-        "alert_id": pa.array([r[0] for r in rows], type=pa.string()),
-        "channel": pa.array([r[1] for r in rows], type=pa.string()),
-        "target": pa.array([r[2] for r in rows], type=pa.string()),
-    }
-    with _registered(conn, "delivery_new", columns):
-        return _count(
-            conn.execute(
-                """
-                INSERT INTO alert_delivery
-                SELECT n.alert_id, n.channel, n.target, 'pending', 0, ?, NULL, NULL
-                FROM delivery_new n
-                WHERE NOT EXISTS (SELECT 1 FROM alert_delivery d
-                                  WHERE d.alert_id = n.alert_id AND d.channel = n.channel)
-                """,
-                [now],
-            ).fetchone()
-        )
+    """Store alerts whose id is not stored yet; returns how many were new."""
+    records = [
+        rows.AlertRecord(a.alert_id, a.watch, a.story_id, a.trigger, a.raised_at, a.detail, a.data)
+        for a in alerts
+    ]
+    return rows.insert_alerts(conn, records)
 
 
 def pending_deliveries(conn: Conn, now: datetime) -> list[PendingDelivery]:
     """Deliveries due now: pending, and past their retry time."""
-    rows = conn.execute(
-        """
-        SELECT a.alert_id, a.watch, a.story_id, a.trigger, a.raised_at, a.detail, a.data,
-               d.channel, d.target, d.failures
-        FROM alert_delivery d JOIN alert a USING (alert_id)
-        WHERE d.state = 'pending' AND d.next_attempt_at <= ?
-        ORDER BY d.channel, d.target, a.raised_at, a.alert_id
-        """,
-        [now],
-    ).fetchall()
     return [
-        PendingDelivery(_alert_row(row[:7]), channel, target, failures)
-        for *row, channel, target, failures in rows
+        PendingDelivery(_alert(d.alert), d.channel, d.target, d.failures)
+        for d in rows.pending_deliveries(conn, now)
     ]
 
 
-def mark_delivered(conn: Conn, alert_ids: Sequence[str], channel: str, now: datetime) -> None:
-    with _registered(conn, "alert_ids_in", {"alert_id": pa.array(list(alert_ids), type=pa.string())}):
-        conn.execute(
-            """
-            UPDATE alert_delivery SET state = 'delivered', delivered_at = ?, last_error = NULL
-            WHERE channel = ? AND state = 'pending' AND alert_id IN (SELECT alert_id FROM alert_ids_in)
-            """,
-            [now, channel],
-        )
-
-
-def mark_failed(
-    conn: Conn, alert_ids: Sequence[str], channel: str, error: str, retry_at: datetime, give_up_after: int
-) -> None:
-    """One more failure; past ``give_up_after`` failures the delivery is 'failed' for good."""
-    with _registered(conn, "alert_ids_in", {"alert_id": pa.array(list(alert_ids), type=pa.string())}):
-        conn.execute(
-            """
-            UPDATE alert_delivery
-            SET failures = failures + 1, last_error = ?, next_attempt_at = ?,
-                state = CASE WHEN failures + 1 >= ? THEN 'failed' ELSE 'pending' END
-            WHERE channel = ? AND state = 'pending' AND alert_id IN (SELECT alert_id FROM alert_ids_in)
-            """,
-            [error[:500], retry_at, give_up_after, channel],
-        )
-
-
-def list_alerts(conn: Conn, limit: int | None = None) -> list[dict[str, Any]]:
-    """The ``alerts`` view, newest first, as plain dicts."""
-    sql = (
-        "SELECT alert_id, watch, story_id, trigger, raised_at, detail, delivered_at, pending_channels, "
-        "failed_channels, delivery_error FROM alerts ORDER BY raised_at DESC, alert_id DESC"
-    )
-    result = conn.execute(sql + (f" LIMIT {int(limit)}" if limit else ""))
-    names = [d[0] for d in result.description]
-    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
-
-
-def _alert_row(row: Sequence[Any]) -> Alert:
-    alert_id, watch, story_id, trigger, raised_at, detail, data = row
-    parsed = json.loads(data) if isinstance(data, str) and data else {}
-    return Alert(alert_id, watch, story_id, trigger, _utc(raised_at), detail, parsed)
-
-
-# --- run state -------------------------------------------------------------------------------------------
-
-
-def get_state(conn: Conn, key: str) -> str | None:
-    row = conn.execute("SELECT max(value) FROM alert_state WHERE key = ?", [key]).fetchone()
-    return row[0] if row else None
-
-
-def set_state(conn: Conn, key: str, value: str) -> None:
-    conn.execute(
-        "MERGE INTO alert_state t USING (SELECT ? AS key, ? AS value) s ON t.key = s.key "
-        "WHEN MATCHED THEN UPDATE SET value = s.value WHEN NOT MATCHED THEN INSERT VALUES (s.key, s.value)",
-        [key, value],
-    )
+def _alert(r: rows.AlertRecord) -> Alert:
+    return Alert(r.alert_id, r.watch, r.story_id, r.trigger, r.raised_at, r.detail, dict(r.data))

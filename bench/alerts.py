@@ -82,7 +82,7 @@ def main() -> None:
     from alerts.run import run_alerts
     from alerts.store import insert_watch
     from common.settings import load_settings
-    from ingest.importer import run_import
+    from scooptrace.pipeline import import_file
     from storage.connection import writer
 
     rows = source_rows()
@@ -92,8 +92,8 @@ def main() -> None:
         per_copy = args.articles // copies
         for copy in range(copies):
             write_copy(Path(tmp) / "base.csv", rows, copy, per_copy)
-            run_import(settings, Path(tmp) / "base.csv", fmt=None, cluster=True)
-        with writer(settings.db_path) as w:
+            import_file(settings, Path(tmp) / "base.csv", fmt=None, cluster=True)
+        with writer(settings.db) as w:
             for i in range(args.watches):
                 insert_watch(
                     w.conn,
@@ -114,7 +114,7 @@ def main() -> None:
         )
         for run in range(args.runs):
             write_copy(Path(tmp) / "run.csv", rows, copies + run, args.per_run)
-            summary = run_import(settings, Path(tmp) / "run.csv", fmt=None, cluster=True)
+            summary = import_file(settings, Path(tmp) / "run.csv", fmt=None, cluster=True)
             figures = (summary.cluster or {}).get("alerts", {})
             alerts_seconds = figures.get("raise_seconds", 0.0) + figures.get("deliver_seconds", 0.0)
             rest = summary.seconds - alerts_seconds

@@ -174,19 +174,56 @@ print(json.dumps({"code": code, "self_mb": me.ru_maxrss / 1024, "worker_mb": kid
 """
 
 
+def tree_sample(root: int, seen: dict[int, tuple[float, float]]) -> None:
+    """Peak RSS (MB) and CPU seconds of every descendant of ``root`` now, kept per pid: the extraction
+    workers are the fork server's children, so RUSAGE_CHILDREN never counts them."""
+    children: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            stats[int(entry.name)] = fields
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    frontier = [root]
+    while frontier:
+        for pid in children.get(frontier.pop(), []):
+            frontier.append(pid)
+            cpu = (int(stats[pid][11]) + int(stats[pid][12])) / os.sysconf("SC_CLK_TCK")
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+                hwm = next(int(x.split()[1]) / 1024 for x in status.splitlines() if x.startswith("VmHWM:"))
+            except (OSError, StopIteration):
+                hwm = 0.0
+            old_hwm, old_cpu = seen.get(pid, (0.0, 0.0))
+            seen[pid] = (max(old_hwm, hwm), max(old_cpu, cpu))
+
+
 def run_ingest(db: Path, feeds_file: Path) -> tuple[float, dict[str, float]]:
     import json
 
     args = ["ingest", "--db", str(db), "--feeds", str(feeds_file), "--allow-host", "127.0.0.1",
             "--no-cluster", "--no-progress"]  # fmt: skip
     started = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-c", LAUNCHER, *args], capture_output=True, text=True, check=False
-    )
-    elapsed = time.perf_counter() - started
-    memory = json.loads(proc.stderr.strip().splitlines()[-1])
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", LAUNCHER, *args], stdout=subprocess.DEVNULL, stderr=err
+        )
+        seen: dict[int, tuple[float, float]] = {}
+        while proc.poll() is None:
+            tree_sample(proc.pid, seen)
+            time.sleep(0.1)
+        elapsed = time.perf_counter() - started
+        err.seek(0)
+        stderr = err.read()
+    memory = json.loads(stderr.strip().splitlines()[-1])
     if memory["code"] != 0:
-        raise SystemExit(f"ingest failed:\n{proc.stderr[-3000:]}")
+        raise SystemExit(f"ingest failed:\n{stderr[-3000:]}")
+    if seen:  # sampled: workers of a fork server are not our children
+        memory["worker_mb"] = max(memory["worker_mb"], max(hwm for hwm, _cpu in seen.values()))
+        memory["worker_cpu"] = max(memory["worker_cpu"], sum(cpu for _hwm, cpu in seen.values()))
     return elapsed, memory
 
 

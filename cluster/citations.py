@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import re
 import tomllib
-import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
+
+from common.text import unify_script
 
 OUTLETS_FILE = Path(__file__).with_name("data") / "outlets.toml"
 
@@ -167,20 +168,15 @@ CUES: tuple[Cue, ...] = (
     ),
 )
 
-_ARABIC_DIACRITICS = re.compile(r"[\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640]")
 _ARABIC_LETTER = re.compile(r"[\u0600-\u06FF]")
 _ARABIC_PREFIX = "(?:[وف])?(?:[بلك])?"
-_ARABIC_LETTER_FORMS = str.maketrans("أإآٱىة", "اااايه")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SENTENCE_END = re.compile(r"(?<=[.!?؟])\s+|\n+")
 
 
 def normalize_text(text: str) -> str:
-    """NFKC, one apostrophe, and Arabic without diacritics or tatweel, with alef, yaa and taa marbuta unified."""
-    text = unicodedata.normalize("NFKC", text)
-    text = text.replace("’", "'").replace("‘", "'")
-    text = _ARABIC_DIACRITICS.sub("", text)
-    return text.translate(_ARABIC_LETTER_FORMS)
+    """The text as citations compare it: ``common.text.unify_script`` (case kept for the patterns)."""
+    return unify_script(text)
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,21 @@
-"""Clustering quality against gold labels: B-cubed and pairwise precision, recall and F1 (pure)."""
+"""Clustering quality against gold labels: B-cubed and pairwise precision, recall and F1.
+
+``evaluate`` is pure (two labellings in, figures out); ``evaluate_file`` runs the clustering core on a
+labelled CSV; ``read_gate`` and ``gate_failures`` check the figures against the floors pinned in
+cluster/data/eval_gate.toml (the evaluation gate, as trafilatura keeps one)."""
 
 from __future__ import annotations
 
+import tomllib
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+
+from cluster.labelled import read_labelled_csv
+from cluster.model import ArticleIn
+from cluster.params import DEFAULT_PARAMS, ClusterParams
+from cluster.stories import cluster_articles
 
 
 @dataclass(frozen=True)
@@ -70,3 +81,100 @@ def evaluate(gold: Mapping[str, str], predicted: Mapping[str, str]) -> Evaluatio
     pw_p = same_both / same_pred if same_pred else 1.0
     pw_r = same_both / same_gold if same_gold else 1.0
     return Evaluation(n, len(gold_size), len(pred_size), Scores(bc_p, bc_r), Scores(pw_p, pw_r))
+
+
+# --- running the clustering on labelled files (the ``eval-clusters`` command and the gate test) ----------
+
+ROOT = Path(__file__).resolve().parent.parent
+# The files ``eval-clusters`` measures by default: the two shared development sets beside the checkout
+# (when present) and the bundled outage set (en/ar/es/fr/de, confusable neighbours, wire copies).
+DEFAULT_FILES = (
+    ROOT.parent / "shared" / "data" / "uci-stories-dev.csv",
+    ROOT.parent / "shared" / "data" / "uci-slugs-dev.csv",
+    ROOT / "tests" / "data" / "cluster_outages.csv",
+)
+GATE_FILE = Path(__file__).parent / "data" / "eval_gate.toml"
+
+
+def evaluate_articles(
+    articles: Iterable[ArticleIn], gold: Mapping[str, str], params: ClusterParams = DEFAULT_PARAMS
+) -> Evaluation:
+    """Cluster ``articles`` from scratch (the rebuild path) and compare with the gold labels."""
+    predicted = {a.article_id: a.story_id for a in cluster_articles(articles, params)}
+    return evaluate(gold, predicted)
+
+
+def evaluate_file(path: Path, params: ClusterParams = DEFAULT_PARAMS) -> Evaluation:
+    """B-cubed and pairwise figures of the clustering on one labelled CSV (see cluster.labelled)."""
+    labelled = read_labelled_csv(path)
+    return evaluate_articles(labelled.articles, labelled.gold, params)
+
+
+def default_files() -> list[Path]:
+    """The default evaluation files that exist here (the shared dev sets may be absent)."""
+    return [path for path in DEFAULT_FILES if path.exists()]
+
+
+def table(results: Sequence[tuple[str, Evaluation]]) -> str:
+    """A plain-text table: one row per file, B-cubed and pairwise precision, recall and F1."""
+    groups = f"{'':<45}  {'B-cubed':<19}  {'pairwise':<19}"
+    header = (
+        f"{'file':<24}{'articles':>9}{'gold':>6}{'pred':>6}  "
+        f"{'P':>6}{'R':>6}{'F1':>7}  {'P':>6}{'R':>6}{'F1':>7}"
+    )
+    lines = [groups, header]
+    for name, result in results:
+        b, p = result.bcubed, result.pairwise
+        lines.append(
+            f"{name:<24}{result.n_items:>9}{result.n_gold:>6}{result.n_predicted:>6}  "
+            f"{b.precision:>6.3f}{b.recall:>6.3f}{b.f1:>7.3f}  {p.precision:>6.3f}{p.recall:>6.3f}{p.f1:>7.3f}"
+        )
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class GateFloor:
+    """Pinned minimum figures for one evaluation file."""
+
+    file: str  # file name, looked up among DEFAULT_FILES
+    minimums: dict[str, float]  # "bcubed_f1", "bcubed_precision", "pairwise_f1", ... -> minimum
+
+
+def read_gate(path: Path | None = None) -> list[GateFloor]:
+    """The pinned floors (default cluster/data/eval_gate.toml): one table per file name."""
+    path = path or GATE_FILE
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    floors = []
+    for name, values in sorted(data.get("files", {}).items()):
+        unknown = set(values) - set(FIGURES)
+        if unknown:
+            raise ValueError(f"{path}: [files.{name!r}] has unknown figures {sorted(unknown)}")
+        floors.append(GateFloor(name, {key: float(value) for key, value in values.items()}))
+    return floors
+
+
+def figures(result: Evaluation) -> dict[str, float]:
+    """The figures a gate can pin, by name."""
+    b, p = result.bcubed, result.pairwise
+    values = (b.precision, b.recall, b.f1, p.precision, p.recall, p.f1)
+    return dict(zip(FIGURES, values, strict=True))
+
+
+FIGURES = (
+    "bcubed_precision",
+    "bcubed_recall",
+    "bcubed_f1",
+    "pairwise_precision",
+    "pairwise_recall",
+    "pairwise_f1",
+)
+
+
+def gate_failures(result: Evaluation, floor: GateFloor) -> list[str]:
+    """Each pinned figure the result falls below, as a readable line (empty: the gate holds)."""
+    have = figures(result)
+    return [
+        f"{floor.file}: {key} {have[key]:.4f} < pinned {minimum:.4f}"
+        for key, minimum in sorted(floor.minimums.items())
+        if have[key] < minimum
+    ]

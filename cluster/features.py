@@ -10,10 +10,12 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 
 from cluster.model import ArticleIn
+from cluster.params import DEFAULT_PARAMS, ClusterParams
 from cluster.text import DATA_DIR, detect_script_language, is_latin, normalize, stem, stop_words, words
 
 ENTITY = "@"
@@ -93,8 +95,8 @@ class Features:
     portable: tuple[str, ...]  # tokens that mean the same in any language: aliases, numbers, names
     language: str
     fuzzy_title: str  # the title's content tokens, for rapidfuzz
-    body: str  # normalised start of the body, for syndication ("" when too short)
-    body_hash: str  # exact-duplicate key of ``body`` ("" when none)
+    shingles: tuple[int, ...]  # sampled shingle hashes of the body, for syndication (see body_shingles)
+    body_hash: str  # exact-duplicate key of the normalised body ("" when too short)
 
 
 def content_tokens(text: str, lex: Lexicon, stops: frozenset[str]) -> list[str]:
@@ -152,13 +154,25 @@ def primary_language(tag: str | None) -> str | None:
     return tag.strip().lower().replace("_", "-").split("-")[0] or None
 
 
-def featurize(
-    article: ArticleIn, lead_words: int = 40, syndication_chars: int = 600, syndication_min_chars: int = 200
-) -> Features:
+def body_shingles(body: str, params: ClusterParams) -> tuple[int, ...]:
+    """The sampled shingle hashes of a normalised body: every run of ``shingle_words`` words is hashed, the
+    hashes divisible by ``shingle_sample`` kept (the same choice in every article, so two copies keep the
+    same ones), at most ``syndication_max_shingles`` of them (the smallest), sorted."""
+    tokens = words(body)
+    size, modulus = params.shingle_words, params.shingle_sample
+    sampled = set()
+    for start in range(max(0, len(tokens) - size + 1)):
+        value = zlib.crc32(" ".join(tokens[start : start + size]).encode())  # stable in every process
+        if value % modulus == 0:
+            sampled.add(value)
+    return tuple(sorted(sampled)[: params.syndication_max_shingles])
+
+
+def featurize(article: ArticleIn, params: ClusterParams = DEFAULT_PARAMS) -> Features:
     """The features of one article (pure; uses the bundled word lists)."""
     lex, stops = lexicon(), stop_words()
     title = content_tokens(strip_site_name(article.title, article.outlet), lex, stops)
-    lead_source = lead_text(article, lead_words) if lead_words else ""
+    lead_source = lead_text(article, params.lead_words) if params.lead_words else ""
     lead = content_tokens(lead_source, lex, stops) if lead_source else []
     language = primary_language(article.language) or detect_script_language(article.title) or "und"
     latin = language not in ("ar", "fa", "ur", "ru", "uk", "zh", "ja", "ko", "he", "el")
@@ -171,8 +185,9 @@ def featurize(
         portable = [t for t in every if t in names or t[0] in PORTABLE_HEADS or t.isdigit()]
     else:
         portable = [t for t in every if t[0] in PORTABLE_HEADS or t.isdigit() or is_latin(t)]
-    body = normalize(" ".join((article.text or "").split()))[:syndication_chars]
-    if len(body) < min(syndication_min_chars, syndication_chars):
+    body = normalize(" ".join((article.text or "").split()[: params.syndication_chars]))
+    body = body[: params.syndication_chars]
+    if len(body) < min(params.syndication_min_chars, params.syndication_chars):
         body = ""
     return Features(
         title_tokens=title_sorted,
@@ -180,6 +195,6 @@ def featurize(
         portable=tuple(sorted(portable)),
         language=language,
         fuzzy_title=" ".join(title_sorted),
-        body=body,
+        shingles=body_shingles(body, params) if body else (),
         body_hash=hashlib.sha1(body.encode()).hexdigest()[:16] if body else "",
     )

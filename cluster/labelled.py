@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from cluster.model import ArticleIn
@@ -37,9 +37,20 @@ def _published_at(value: str | None, path: Path, line: int) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _url_day(row: dict[str, str]) -> str | None:
+    """Noon UTC of the ``url_date`` column (a date-only claim from the URL), when there is one: the middle
+    of the day it names. An impossible date is ignored."""
+    day = (row.get("url_date") or "").strip()
+    try:
+        return f"{date.fromisoformat(day).isoformat()}T12:00:00+00:00" if day else None
+    except ValueError:
+        return None  # a URL's digits that are no real date ("2014-03-64") are no claim at all
+
+
 def read_labelled_csv(path: Path) -> LabelledSet:
     """Columns ``story`` and ``title`` (required); ``url``, ``outlet``, ``published_at``, ``language``,
-    ``summary``, ``text``, ``canonical_of`` (the url of the article this one copies) are optional."""
+    ``summary``, ``text``, ``canonical_of`` (the url of the article this one copies) are optional; without
+    ``published_at``, ``url_date`` (a day) places the row at noon UTC of that day."""
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
@@ -56,7 +67,7 @@ def read_labelled_csv(path: Path) -> LabelledSet:
             ArticleIn(
                 article_id=article_id,
                 title=row["title"] or "",
-                published_at=_published_at(row.get("published_at"), path, line),
+                published_at=_published_at(row.get("published_at") or _url_day(row), path, line),
                 outlet=row.get("outlet") or "",
                 language=row.get("language") or None,
                 summary=row.get("summary") or "",

@@ -37,6 +37,9 @@ class Assignment:
     score: float | None
     syndicated_from_article_id: str | None = None
     syndication_evidence: str | None = None
+    # Stories merged into ``story_id`` when this article was placed (the merge pass: fragments of one event
+    # found to be one story). Their earlier members now belong to ``story_id``; see ``resolve_merges``.
+    merged_story_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,7 +40,7 @@ def default_workers() -> int:
 
 
 def _features(article: ArticleIn, params: ClusterParams) -> Features:
-    return featurize(article, params.lead_words, params.syndication_chars, params.syndication_min_chars)
+    return featurize(article, params)
 
 
 def _featurize_rows(rows: list[_Row], params: ClusterParams) -> list[tuple[object, ...]]:

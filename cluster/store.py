@@ -27,8 +27,8 @@ from cluster.text import DATA_DIR
 from common.text import plural
 
 # Characters of the body read from the database: enough for the lead (40 words) and the syndication
-# comparison (600 characters after whitespace is collapsed).
-BODY_CHARS = 1000
+# comparison (ClusterParams.syndication_chars after whitespace is collapsed).
+BODY_CHARS = DEFAULT_PARAMS.syndication_chars
 # Articles read (and members written) per page: memory stays bounded whatever the size of the database.
 PAGE_ROWS = 50_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -174,16 +174,20 @@ def _run(conn: duckdb.DuckDBPyConnection, params: ClusterParams, workers: int | 
     replayed = _members_from(conn, cutoff_us, cutoff_id) | changed.keys()
     result.n_replayed = len(replayed)
     result.changed = _forget(conn, clusterer, replayed)
+    merged_into: dict[str, str] = {}  # merges of this run: source story -> story it was merged into
     clusterer.restore(_open_stories(conn, params, cutoff_us, cutoff_id))
     if result.n_new + result.n_replayed < PARALLEL_MIN:
         workers = 0
     pending: list[tuple[ArticleIn, Features, Assignment]] = []
     for placed in clusterer.place_stream(_unassigned_pages(conn, cutoff_us, cutoff_id), workers):
         pending.append(placed)
+        for source in placed[2].merged_story_ids:
+            merged_into[source] = placed[2].story_id
         if len(pending) >= PAGE_ROWS:
             _write_members(conn, pending, result)
             pending = []
     _write_members(conn, pending, result)
+    _apply_merges(conn, merged_into, result)
     _refresh_stories(conn, result.changed)
     _write_token_stats(conn, df_before, clusterer.df)
     return result
@@ -245,14 +249,16 @@ def _unassigned_pages(conn: duckdb.DuckDBPyConnection, from_us: int, from_id: st
 
 
 def _forget(conn: duckdb.DuckDBPyConnection, clusterer: Clusterer, article_ids: set[str]) -> set[str]:
-    """Undo the assignments of articles to be replayed: their memberships and the token counts they added
-    (the tokens stored with them: the article may have changed since). Returns the stories they were in."""
+    """Undo the assignments of articles to be replayed: their memberships, the token counts they added
+    (the tokens stored with them: the article may have changed since) and the story merges their placement
+    made. Returns the stories they were in (and the stories an undone merge touched)."""
     if not article_ids:
         return set()
     conn.register("replayed_ids", pa.table({"article_id": sorted(article_ids)}))
     try:
         rows = conn.execute(
-            "SELECT m.story_id, c.tokens FROM story_member m LEFT JOIN cluster_member c USING (article_id) "
+            "SELECT m.story_id, c.tokens, c.fragment_id, c.merged_story_ids FROM story_member m "
+            "LEFT JOIN cluster_member c USING (article_id) "
             "WHERE m.article_id IN (SELECT article_id FROM replayed_ids)"
         ).fetchall()
         for table in ("story_member", "cluster_member"):
@@ -260,13 +266,79 @@ def _forget(conn: duckdb.DuckDBPyConnection, clusterer: Clusterer, article_ids: 
     finally:
         conn.unregister("replayed_ids")
     df = clusterer.df
-    for _, tokens in rows:
+    for _, tokens, _, _ in rows:
         for token in tokens or ():
             df[token] -= 1
             if not df[token]:
                 del df[token]
     clusterer.n_docs -= len(rows)
-    return {row[0] for row in rows}
+    changed = {row[0] for row in rows}
+    undone_targets = {fragment for _, _, fragment, merged in rows if merged and fragment}
+    if undone_targets:
+        changed |= _undo_merges(conn, undone_targets)
+    return changed
+
+
+def _undo_merges(conn: duckdb.DuckDBPyConnection, undone_targets: set[str]) -> set[str]:
+    """Merges made by replayed articles are gone: members still labelled with the stories those merges went
+    into get back the story their fragment resolves to under the merges that remain. Returns the labels
+    touched (old and new)."""
+    parent = {}
+    for fragment, merged in conn.execute(
+        "SELECT fragment_id, merged_story_ids FROM cluster_member WHERE len(merged_story_ids) > 0"
+    ).fetchall():
+        for source in merged:
+            parent[source] = fragment
+    conn.register("undone_targets", pa.table({"story_id": sorted(undone_targets)}))
+    try:
+        members = conn.execute(
+            "SELECT m.article_id, m.story_id, c.fragment_id FROM story_member m JOIN cluster_member c "
+            "USING (article_id) WHERE m.story_id IN (SELECT story_id FROM undone_targets)"
+        ).fetchall()
+    finally:
+        conn.unregister("undone_targets")
+    relabel: dict[str, str] = {}
+    for article_id, label, fragment in members:
+        story = fragment or label
+        while story in parent:
+            story = parent[story]
+        if story != label:
+            relabel[article_id] = story
+    _relabel_members(conn, relabel)
+    return {label for _, label, _ in members} | set(relabel.values())
+
+
+def _apply_merges(conn: duckdb.DuckDBPyConnection, merged_into: dict[str, str], result: _RunResult) -> None:
+    """Members of the stories merged away in this run (written before the merge, or in earlier runs) move to
+    the story each ended in."""
+    if not merged_into:
+        return
+    final = {}
+    for source, target in merged_into.items():
+        while target in merged_into:
+            target = merged_into[target]
+        final[source] = target
+    conn.register("story_merges", pa.table({"source": list(final), "target": list(final.values())}))
+    try:
+        conn.execute(
+            "UPDATE story_member m SET story_id = g.target FROM story_merges g WHERE m.story_id = g.source"
+        )
+    finally:
+        conn.unregister("story_merges")
+    result.changed |= set(final) | set(final.values())
+
+
+def _relabel_members(conn: duckdb.DuckDBPyConnection, relabel: dict[str, str]) -> None:
+    """Set story_member.story_id of the given articles."""
+    if not relabel:
+        return
+    conn.register("relabel", pa.table({"article_id": list(relabel), "story_id": list(relabel.values())}))
+    try:
+        conn.execute(
+            "UPDATE story_member m SET story_id = r.story_id FROM relabel r WHERE m.article_id = r.article_id"
+        )
+    finally:
+        conn.unregister("relabel")
 
 
 def _open_stories(
@@ -346,7 +418,7 @@ def _resolve_canonical(
 ) -> dict[str, str]:
     """(article_id, outlet, canonical_url, url) -> {article_id: the other outlet's article the canonical link
     points to}, matching the stored URLs of articles after the ingest URL normalisation."""
-    from ingest.urls import normalize_url
+    from common.urls import normalize_url
 
     targets: dict[str, str] = {}
     for article_id, _, canonical_url, _ in links:
@@ -427,6 +499,9 @@ def _write_members(
             "tokens": pa.array(
                 [[*f.title_tokens, *f.lead_tokens] for _, f, _ in placed], pa.list_(pa.string())
             ),
+            "merged_story_ids": pa.array(
+                [list(a.merged_story_ids) or None for a in assignments], pa.list_(pa.string())
+            ),
         }
     )
     conn.register("new_members", table)
@@ -442,8 +517,10 @@ def _write_members(
         )
         conn.execute(
             f"""
-            INSERT INTO cluster_member (article_id, published_at, content_md5, canonical_article_id, tokens)
-            SELECT n.article_id, a.published_at, {_DIGEST}, n.canonical_article_id, n.tokens
+            INSERT INTO cluster_member (article_id, published_at, content_md5, canonical_article_id, tokens,
+                fragment_id, merged_story_ids)
+            SELECT n.article_id, a.published_at, {_DIGEST}, n.canonical_article_id, n.tokens, n.story_id,
+                n.merged_story_ids
             FROM new_members n JOIN article a ON a.article_id = n.article_id
             """
         )

@@ -17,7 +17,7 @@ import hashlib
 import heapq
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rapidfuzz.fuzz import ratio
 
@@ -51,6 +51,7 @@ class _Story:
         "member_ids",
         "n",
         "outlets",
+        "rep_keys",
         "representatives",
         "seq",
         "story_id",
@@ -68,6 +69,7 @@ class _Story:
         self.languages: dict[str, int] = {}
         self.main_language = "und"
         self.representatives: list[str] = []  # fuzzy titles: the founder and the latest members
+        self.rep_keys: list[tuple[float, str]] = []  # their members' sort keys
         self.member_ids: list[str] = []
         self.outlets: set[str] = set()
 
@@ -136,7 +138,8 @@ class Clusterer:
             score = None
         self._join(story, article, features, origin)
         self._count_tokens(features)
-        return Assignment(article.article_id, story.story_id, score, origin, evidence)
+        story, merged = self._merge_pass(story)
+        return Assignment(article.article_id, story.story_id, score, origin, evidence, merged)
 
     def add_all(self, articles: Iterable[ArticleIn], workers: int | None = 0) -> list[Assignment]:
         """Assign every article, in processing order. With ``workers`` (None: one per spare core), a batch
@@ -160,8 +163,7 @@ class Clusterer:
             yield article, features, self.add(article, features)
 
     def features(self, article: ArticleIn) -> Features:
-        p = self.params
-        return featurize(article, p.lead_words, p.syndication_chars, p.syndication_min_chars)
+        return featurize(article, self.params)
 
     @property
     def open_stories(self) -> int:
@@ -183,10 +185,6 @@ class Clusterer:
         evidence: str | None = copy[1] if copy is not None else None
         if best is None or best.score < self.params.join_threshold:
             return None, None, origin, evidence
-        if origin is None:
-            near = self._syndication.near_duplicate(features, best.story.story_id, article.article_id)
-            if near is not None:
-                origin, evidence = self._origin_of.get(near[0], near[0]), near[1]
         return best.story, round(best.score, 4), origin, evidence
 
     def _best_story(
@@ -263,14 +261,15 @@ class Clusterer:
         article. One pass over the article's tokens; the core is a subset of the profile."""
         counts_get, core_get = story.counts.get, story.core.get
         found = total = core_found = 0.0
+        # A token counts fully once this many title mentions carry it: a big story's wording varies.
+        full = max(TITLE_COUNT, TITLE_COUNT * story.n * self.params.profile_share)
         for token in features.title_tokens:
             weight = weights[token]
             total += weight
             count = counts_get(token)
             if count:
-                found += weight * count
+                found += weight * min(count, full)
                 core_found += core_get(token, 0.0)
-        full = TITLE_COUNT * story.n
         article_side = found / (total * full) if total else 0.0
         if features.lead_tokens:
             for token in features.lead_tokens:
@@ -278,7 +277,7 @@ class Clusterer:
                 total += weight
                 count = counts_get(token)
                 if count:
-                    found += weight * count
+                    found += weight * min(count, full)
                     core_found += core_get(token, 0.0)
             article_side = max(article_side, found / (total * full))
         story_side = core_found / story.core_total if story.core_total else 0.0
@@ -310,6 +309,125 @@ class Clusterer:
                     core_found += value
         score = min(found / total, core_found / core_total if core_total else 0.0)
         return score if score >= self.params.cross_language_min_coverage else 0.0
+
+    # --- merge pass --------------------------------------------------------------------------------------------
+
+    def _merge_pass(self, story: _Story) -> tuple[_Story, tuple[str, ...]]:
+        """Fragments of one event: when ``story`` has doubled in size (2, 4, 8, ... members; a new article
+        was already compared with its candidates when it was placed), compare its whole profile with
+        the open stories that share its core, and merge those alike into the oldest of them. Returns the
+        story the latest article is now in and the ids of the stories merged away."""
+        n = story.n
+        if n < 2 or n & (n - 1):  # only at 2, 4, 8, ...: a few passes per story, each over all its fragments
+            return story, ()
+        p = self.params
+        weights: dict[str, float] = {}
+        alike = [
+            other
+            for other in self._merge_candidates(story, weights)
+            if other.main_language == story.main_language
+            and max(other.n, story.n) >= p.merge_min_members
+            and self._profile_cosine(story, other, weights) >= p.merge_threshold
+        ]
+        if not alike:
+            return story, ()
+        group = sorted([story, *alike], key=lambda s: s.seq)
+        target = group[0]
+        for source in group[1:]:
+            self._absorb(target, source)
+        return target, tuple(sorted(s.story_id for s in group[1:]))
+
+    def _merge_candidates(self, story: _Story, weights: dict[str, float]) -> list[_Story]:
+        """Open stories sharing the story's most specific core tokens (``block_tokens`` of them, by weight),
+        most shared weight first, at most ``merge_candidates``."""
+        p = self.params
+        core = sorted(story.core)  # no core (members share no title word): nothing to merge on
+        for token in core:
+            if token not in weights:
+                self._merge_weight(token, weights)
+        shared: dict[int, float] = {}
+        used = 0
+        for token in sorted(core, key=weights.__getitem__, reverse=True):
+            postings = self._postings.get(token)
+            if not postings or len(postings) > p.max_postings:
+                continue
+            used += 1
+            weight = weights[token] * story.core[token]
+            for seq in postings:
+                if seq != story.seq:
+                    shared[seq] = shared.get(seq, 0.0) + weight
+            if used >= p.block_tokens:
+                break
+        ranked = sorted(sorted(shared), key=shared.__getitem__, reverse=True)[: p.merge_candidates]
+        return [self._stories[seq] for seq in ranked]
+
+    def _profile_cosine(self, one: _Story, two: _Story, weights: dict[str, float]) -> float:
+        """Cosine of the two stories' token profiles (member counts x idf x class), idf of this moment.
+        ``weights`` caches token weights within one pass. Sums run in token order: exact in every run."""
+        small, large = (one, two) if len(one.counts) <= len(two.counts) else (two, one)
+        large_get = large.counts.get
+        dot = norm_small = norm_shared = 0.0
+        for token, count in sorted(small.counts.items()):
+            weight = weights.get(token) or self._merge_weight(token, weights)
+            norm_small += (weight * count) ** 2
+            other = large_get(token)
+            if other:
+                dot += weight * weight * count * other
+                norm_shared += (weight * other) ** 2
+        # The large story's norm is at least its shared tokens' part: when even that bound stays under the
+        # threshold, skip the pass over its whole profile (the decision is the same, only cheaper).
+        if not dot or dot < self.params.merge_threshold * math.sqrt(norm_small * norm_shared):
+            return 0.0
+        norm_large = 0.0
+        for token, count in sorted(large.counts.items()):
+            weight = weights.get(token) or self._merge_weight(token, weights)
+            norm_large += (weight * count) ** 2
+        return dot / math.sqrt(norm_small * norm_large)
+
+    def _merge_weight(self, token: str, weights: dict[str, float]) -> float:
+        idf = math.log(self.n_docs + self.params.idf_prior_docs + 1) - math.log(self.df.get(token, 0) + 1)
+        weight = weights[token] = max(idf, 1e-6) * self._class_weight(token)
+        return weight
+
+    def _absorb(self, target: _Story, source: _Story) -> None:
+        """Merge ``source`` into the older ``target``: the state becomes exactly what joining every member
+        of both, in processing order, would give (so restoring the merged story continues identically)."""
+        p = self.params
+        target.n += source.n
+        target.first_ts = min(target.first_ts, source.first_ts)
+        target.last_ts = max(target.last_ts, source.last_ts)
+        for token, count in source.counts.items():
+            target.counts[token] = target.counts.get(token, 0) + count
+        threshold = max(p.core_share * target.n, 1) * TITLE_COUNT
+        target.core = {
+            t: self._class_weight(t) * c for t, c in sorted(target.counts.items()) if c >= threshold
+        }
+        target.core_total = sum(target.core.values())
+        for language, count in source.languages.items():
+            target.languages[language] = target.languages.get(language, 0) + count
+        target.main_language = min(target.languages.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+        founder = (target.rep_keys[0], target.representatives[0])
+        rest = sorted(
+            [
+                *zip(target.rep_keys[1:], target.representatives[1:], strict=True),
+                *zip(source.rep_keys, source.representatives, strict=True),
+            ]
+        )
+        latest = rest[len(rest) - (p.representatives - 1) :] if p.representatives > 1 else []
+        target.rep_keys = [founder[0], *(k for k, _ in latest)]
+        target.representatives = [founder[1], *(r for _, r in latest)]
+        target.member_ids.extend(source.member_ids)
+        target.outlets |= source.outlets
+        for article_id in source.member_ids:
+            self._story_of[article_id] = target
+        for token in source.counts:
+            postings = self._postings.get(token)
+            if postings is not None and source.seq in postings:
+                postings.discard(source.seq)
+                postings.add(target.seq)
+        self._syndication.merge(source.story_id, target.story_id)
+        del self._stories[source.seq]
+        heapq.heappush(self._deadlines, (target.deadline(p), target.seq))
 
     # --- state ---------------------------------------------------------------------------------------------
 
@@ -381,8 +499,10 @@ class Clusterer:
         story.add_language(features.language)
         reps = story.representatives
         reps.append(features.fuzzy_title)
+        story.rep_keys.append(article.sort_key)
         if len(reps) > p.representatives:
             del reps[1]  # keep the founder and the latest members
+            del story.rep_keys[1]
         postings, seq = self._postings, story.seq
         for tokens in (features.title_tokens, features.portable):
             for token in tokens:
@@ -397,8 +517,8 @@ class Clusterer:
         self._story_of[article.article_id] = story
         if origin is not None:
             self._origin_of[article.article_id] = origin
-        if features.body:
-            self._syndication.add(article, features, story.story_id, origin)
+        if features.body_hash:
+            self._syndication.add(article, features, story.story_id)
         heapq.heappush(self._deadlines, (story.deadline(p), story.seq))
 
     def _expire(self, ts: float) -> None:
@@ -422,8 +542,32 @@ class Clusterer:
             self._syndication.forget(story.story_id)
 
 
+def merge_targets(assignments: Iterable[Assignment]) -> dict[str, str]:
+    """Every story merged away -> the story it ended in (following later merges of that one)."""
+    parent: dict[str, str] = {}
+    for assignment in assignments:
+        for source in assignment.merged_story_ids:
+            parent[source] = assignment.story_id
+    final: dict[str, str] = {}
+    for source in parent:
+        target = parent[source]
+        while target in parent:
+            target = parent[target]
+        final[source] = target
+    return final
+
+
+def resolve_merges(assignments: list[Assignment]) -> list[Assignment]:
+    """The assignments with each story id replaced by the story it was merged into, if it was (what the
+    shell does to the stored members after a run)."""
+    final = merge_targets(assignments)
+    if not final:
+        return assignments
+    return [replace(a, story_id=final[a.story_id]) if a.story_id in final else a for a in assignments]
+
+
 def cluster_articles(
     articles: Iterable[ArticleIn], params: ClusterParams = DEFAULT_PARAMS
 ) -> list[Assignment]:
-    """Cluster a whole collection from scratch (the rebuild path, and evaluation)."""
-    return Clusterer(params).add_all(articles)
+    """Cluster a whole collection from scratch (the rebuild path, and evaluation), merges resolved."""
+    return resolve_merges(Clusterer(params).add_all(articles))

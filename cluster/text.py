@@ -1,6 +1,6 @@
 """Text normalisation and tokenisation for clustering: pure functions, no I/O beyond the bundled word lists.
 
-Every text goes through ``normalize``: Unicode NFKC, case folding, and for Arabic script the usual
+Every text goes through ``normalize`` (``common.text``, the one normaliser of every stage): Unicode NFKC, case folding, and for Arabic script the usual
 unification (no diacritics or tatweel; alef, yaa and taa marbuta forms unified; Arabic-Indic digits as ASCII).
 ``tokens`` then splits into words, drops stop words of English, Arabic, Spanish, French and German, and
 applies a light, language-blind suffix stemmer to Latin words (plural and verb endings) and a clitic stripper
@@ -11,28 +11,12 @@ from __future__ import annotations
 
 import re
 import tomllib
-import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
-DATA_DIR = Path(__file__).parent / "data"
+from common.text import normalize
 
-# Arabic: harakat, superscript alef, Quranic annotation marks and tatweel are deleted.
-_ARABIC_DELETE = [*range(0x064B, 0x0660), 0x0670, *range(0x06D6, 0x06EE), 0x0640]
-_ARABIC_MAP = {
-    "آ": "ا",
-    "أ": "ا",
-    "إ": "ا",
-    "ٱ": "ا",
-    "ى": "ي",
-    "ی": "ي",  # Persian yeh, common in pasted text
-    "ة": "ه",
-    "ؤ": "و",
-    "ئ": "ي",
-    "ک": "ك",  # Persian kaf
-}
-_DIGITS = {**{0x0660 + i: str(i) for i in range(10)}, **{0x06F0 + i: str(i) for i in range(10)}}
-_TRANSLATE = str.maketrans({**dict.fromkeys(_ARABIC_DELETE), **_ARABIC_MAP, **_DIGITS})
+DATA_DIR = Path(__file__).parent / "data"
 
 # Letters and digits; apostrophes and dots split words ("amazon's" -> amazon, s; "amazon.com" -> amazon, com).
 _WORD = re.compile(r"[^\W_]+")
@@ -41,12 +25,6 @@ _LATIN_CHAR = re.compile(r"[a-z]")
 
 # Arabic proclitics, longest first: "وال" (and the), "بال" (with the), "لل" (for the), "ال" (the), ...
 _ARABIC_PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ب", "ل", "ف")
-
-
-def normalize(text: str) -> str:
-    """NFKC, case folding and Arabic unification. Idempotent."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return text.translate(_TRANSLATE)
 
 
 def words(text: str) -> list[str]:

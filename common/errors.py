@@ -37,22 +37,39 @@ class LockBusyError(ScooptraceError):
 
 
 class FetchError(ScooptraceError):
-    """One HTTP fetch failed; recorded against its feed or page, never fatal to a run."""
+    """One HTTP fetch failed; recorded against its feed or page, never fatal to a run. ``transient``: worth
+    trying again later (a reset, a deadline); False for what the same request would meet again."""
 
-    def __init__(self, url: str, reason: str, status: int | None = None) -> None:
+    transient = True
+
+    def __init__(
+        self, url: str, reason: str, status: int | None = None, *, transient: bool | None = None
+    ) -> None:
         super().__init__(f"{reason} ({url})")
         self.url = url
         self.reason = reason
         self.status = status
+        if transient is not None:
+            self.transient = transient
 
 
 class ForbiddenAddressError(FetchError):
     """The host resolves to an address the network-safety rule forbids."""
 
+    transient = False
+
 
 class BodyTooLargeError(FetchError):
     """The decompressed body passed the configured cap."""
 
+    transient = False
+
 
 class DeadlineExceededError(FetchError):
     """The whole request (connect, headers and body) took longer than its deadline."""
+
+
+class AllFeedsFailedError(ScooptraceError):
+    """Every feed due in an ingest run failed (no network, DNS down): exit status 3, so cron notices."""
+
+    exit_code = 3

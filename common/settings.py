@@ -36,15 +36,24 @@ class FetchSettings:
     max_body_bytes: int = 10 * 1024 * 1024
     per_host_concurrency: int = 2
     total_concurrency: int = 32
+    # Open connections kept for reuse across hosts (per_host_concurrency x the hosts crawled at once).
+    keepalive_connections: int = 512
     max_redirects: int = 5
     # Host names, IP addresses or CIDR blocks admitted although they resolve to private or loopback addresses.
     allow_hosts: tuple[str, ...] = ()
     respect_robots: bool = True
+    # A robots.txt that answered 5xx or not at all keeps its site's pages out until asked again this much later.
+    robots_retry_seconds: float = 300.0
     # A failing feed waits backoff_base * 2**(failures-1), at most backoff_max, before its next fetch.
     backoff_base_seconds: float = 300.0
     backoff_max_seconds: float = 24 * 3600.0
     # Retry-After longer than this is clamped, so a hostile header cannot park a feed for years.
     retry_after_max_seconds: float = 7 * 24 * 3600.0
+    # A feed that answered fine is fetched again after its own rhythm, within these bounds (ingest.schedule).
+    poll_min_seconds: float = 300.0
+    poll_max_seconds: float = 6 * 3600.0
+    # A failed article page is tried again after this long, three times longer each time (ingest.retry).
+    page_retry_base_seconds: float = 600.0
 
 
 @dataclass(frozen=True)

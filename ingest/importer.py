@@ -21,12 +21,11 @@ from common.errors import UsageError
 from common.settings import Settings
 from common.text import plural
 from common.timeclaims import SECOND, describe_claims, from_instant
+from common.urls import normalize_url, stable_id
 from ingest.dates import ZONED, parse_time_claim
 from ingest.extract import detect_language
 from ingest.feeds import normalize_language
-from ingest.run import update_stories
 from ingest.store import known_urls
-from ingest.urls import normalize_url, stable_id
 from storage import connection as db
 
 REQUIRED = ("url", "title", "outlet", "published_at")
@@ -253,7 +252,8 @@ def validate(row: dict[str, Any], now: datetime) -> ImportRow | str:
     )  # fmt: skip
 
 
-def run_import(settings: Settings, path: Path, *, fmt: str | None, cluster: bool) -> ImportSummary:
+def run_import(settings: Settings, path: Path, *, fmt: str | None) -> ImportSummary:
+    """Load the file's usable rows (idempotent by url); the story update after it is the pipeline's."""
     started = time.monotonic()
     if not path.exists():
         raise UsageError(f"{path}: no such file")
@@ -278,8 +278,6 @@ def run_import(settings: Settings, path: Path, *, fmt: str | None, cluster: bool
         raise UsageError(f"{notes}{path}: no usable row ({summary.rows} read): {problems}")
     with db.writer(settings.db, settings.lock_wait_seconds, data_path=settings.data_path) as writer:
         store_rows(writer, rows, summary, now, settings.batch_size)
-        if cluster:
-            summary.cluster, summary.cluster_text = update_stories(writer.conn, settings)
     summary.seconds = round(time.monotonic() - started, 2)
     return summary
 

@@ -32,6 +32,8 @@ class ParsedFeed:
     entries: tuple[FeedEntry, ...]
     problem: str | None = None  # why nothing could be used (HTML page, not a feed)
     warning: str | None = None  # bozo: malformed but usable
+    malformed: bool = False  # not well-formed (bozo), e.g. cut off mid-body: its validators must not be kept
+    ttl_minutes: int | None = None  # RSS <ttl>: how long the publisher asks readers to cache the feed
 
 
 def strip_markup(fragment: str | None) -> str | None:
@@ -62,12 +64,17 @@ def parse_feed(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
         kind = content_type(headers)
         return ParsedFeed("", None, None, (), problem=f"not an RSS/Atom feed ({kind})")
     warning = None
-    if result.get("bozo"):
+    malformed = bool(result.get("bozo"))
+    if malformed:
         warning = f"malformed feed: {result.get('bozo_exception')}"
     if stripped_dtd:
         warning = "DOCTYPE with entity declarations removed" + (f"; {warning}" if warning else "")
     feed = result.get("feed", {})
-    return ParsedFeed(version, feed.get("title"), feed.get("language"), entries, warning=warning)
+    ttl = str(feed.get("ttl") or "").strip()
+    return ParsedFeed(
+        version, feed.get("title"), feed.get("language"), entries, warning=warning, malformed=malformed,
+        ttl_minutes=int(ttl) if ttl.isdigit() else None,
+    )  # fmt: skip
 
 
 def content_type(headers: Mapping[str, str]) -> str:

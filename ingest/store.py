@@ -12,6 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from common.timeclaims import OutletZone, TimeClaim
+from common.urls import normalize_url, same_site, stable_id
 from ingest.dates import (
     claims_from_json,
     claims_json,
@@ -25,7 +26,6 @@ from ingest.dates import (
 from ingest.extract import PageResult
 from ingest.feeds import FeedSpec
 from ingest.parse import FeedEntry
-from ingest.urls import normalize_url, same_site, stable_id
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,9 @@ class FeedState:
     last_modified: str | None
     body_sha1: str | None
     consecutive_failures: int
+    ttl_seconds: int | None = None  # the feed's RSS <ttl>, as last seen
+    entry_times: tuple[datetime, ...] = ()  # publication times of its latest stored entries (its rhythm)
+    site_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ class FeedUpdate:
     new_url: str | None = None
     retired: bool = False
     keep_validators: bool = False  # 304 and errors keep the stored ETag and Last-Modified
+    stale: bool | None = None  # None: keep what is stored
+    ttl_seconds: int | None = None  # None: keep what is stored
 
 
 @dataclass(frozen=True)
@@ -67,77 +72,162 @@ class PendingPage:
     feed_published_raw: str | None
     first_seen_at: datetime
     site_url: str | None = None  # the outlet's home page, from the feeds file
+    attempts: int = 0  # fetches of this page tried so far (failed ones are retried when due)
     feed_id: str | None = None  # the feed it came from (its shard decides which worker fetches it)
 
 
 def sync_feeds(conn: duckdb.DuckDBPyConnection, specs: list[FeedSpec], now: datetime, exclusive: bool) -> int:
-    """Insert or update the given feeds; with ``exclusive`` the others become inactive. Returns new count."""
-    added = 0
-    keep: list[str] = []
+    """Insert or update the given feeds; with ``exclusive`` the others become inactive. Returns new count.
+    A few set-based statements whatever the number of feeds (10,000 feeds sync in well under a second)."""
+    known = feed_ids_by_url(conn)
+    updates: dict[str, FeedSpec] = {}
+    inserts: dict[str, FeedSpec] = {}
     for spec in specs:
-        row = conn.execute(
-            "SELECT feed_id FROM feed WHERE configured_url = ? OR feed_url = ? LIMIT 1", [spec.url, spec.url]
-        ).fetchone()
-        if row:
-            conn.execute(
-                "UPDATE feed SET outlet = ?, site_url = coalesce(?, site_url), language = coalesce(?, language),"
-                " active = TRUE WHERE feed_id = ?",
-                [spec.outlet, spec.site_url, spec.language, row[0]],
-            )
-            keep.append(row[0])
-            continue
-        feed_id = stable_id(spec.url)
-        conn.execute(
-            "INSERT INTO feed (feed_id, configured_url, feed_url, outlet, site_url, language, added_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [feed_id, spec.url, spec.url, spec.outlet, spec.site_url, spec.language, now],
-        )
-        keep.append(feed_id)
-        added += 1
+        feed_id = known.get(spec.url)
+        if feed_id is not None:
+            updates[feed_id] = spec
+        else:
+            inserts.setdefault(stable_id(spec.url), spec)
+    update_feed_specs(conn, feed_spec_table(updates))
+    insert_feed_specs(conn, feed_spec_table(inserts), now)
     if exclusive:
-        conn.execute("UPDATE feed SET active = FALSE WHERE NOT list_contains(?, feed_id)", [keep])
-    return added
+        deactivate_other_feeds(conn, [*updates, *inserts])
+    return len(inserts)
 
 
-def due_feeds(conn: duckdb.DuckDBPyConnection, now: datetime) -> tuple[list[FeedState], int]:
-    """Active, not retired feeds whose backoff or Retry-After has passed; and how many wait."""
+def feed_spec_table(specs: dict[str, FeedSpec]) -> pa.Table:
+    columns = {
+        "feed_id": list(specs),
+        "url": [s.url for s in specs.values()],
+        "outlet": [s.outlet for s in specs.values()],
+        "site_url": [s.site_url for s in specs.values()],
+        "language": [s.language for s in specs.values()],
+    }
+    return pa.table(columns, schema=pa.schema([(name, pa.string()) for name in columns]))
+
+
+def feed_ids_by_url(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Every stored feed under its configured URL and its current URL (the configured one wins)."""
+    by_url: dict[str, str] = {}
+    rows = conn.execute(
+        "SELECT feed_id, configured_url, feed_url FROM feed ORDER BY added_at, feed_id"
+    ).fetchall()
+    for feed_id, _configured, current in rows:
+        by_url.setdefault(current, feed_id)
+    for feed_id, configured, _current in rows:
+        by_url[configured] = feed_id
+    return by_url
+
+
+def update_feed_specs(conn: duckdb.DuckDBPyConnection, specs: pa.Table) -> None:
+    if specs.num_rows == 0:
+        return
+    conn.register("feed_specs", specs)
+    try:
+        conn.execute(
+            """UPDATE feed SET outlet = s.outlet, site_url = coalesce(s.site_url, feed.site_url),
+                   language = coalesce(s.language, feed.language), active = TRUE
+               FROM feed_specs s WHERE feed.feed_id = s.feed_id"""
+        )
+    finally:
+        conn.unregister("feed_specs")
+
+
+def insert_feed_specs(conn: duckdb.DuckDBPyConnection, specs: pa.Table, now: datetime) -> None:
+    if specs.num_rows == 0:
+        return
+    conn.register("feed_specs", specs)
+    try:
+        conn.execute(
+            """INSERT INTO feed (feed_id, configured_url, feed_url, outlet, site_url, language, added_at)
+               SELECT feed_id, url, url, outlet, site_url, language, ? FROM feed_specs""",
+            [now],
+        )
+    finally:
+        conn.unregister("feed_specs")
+
+
+def deactivate_other_feeds(conn: duckdb.DuckDBPyConnection, keep: list[str]) -> None:
+    # An anti-join against the list (list_contains per row would compare every feed with every kept id).
+    conn.execute(
+        "UPDATE feed SET active = FALSE WHERE active AND feed_id NOT IN (SELECT unnest(?::VARCHAR[]))", [keep]
+    )
+
+
+def due_feeds(
+    conn: duckdb.DuckDBPyConnection, now: datetime, rhythm_entries: int = 20
+) -> tuple[list[FeedState], int]:
+    """Active, not retired feeds whose scheduled time (rhythm, backoff or Retry-After) has passed, each with
+    its recent entry times; and how many wait."""
     rows = conn.execute(
         "SELECT feed_id, feed_url, outlet, language, etag, last_modified, body_sha1, consecutive_failures,"
-        " next_fetch_after IS NOT NULL AND next_fetch_after > ? AS waiting"
+        " ttl_seconds, site_url, next_fetch_after IS NOT NULL AND next_fetch_after > ? AS waiting"
         " FROM feed WHERE active AND retired_at IS NULL ORDER BY feed_url",
         [now],
     ).fetchall()
-    due = [FeedState(*row[:8]) for row in rows if not row[8]]
+    times = recent_entry_times(conn, now, rhythm_entries)
+    due = [
+        FeedState(
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            row[6],
+            row[7],
+            row[8],
+            times.get(row[0], ()),
+            row[9],
+        )
+        for row in rows
+        if not row[10]
+    ]
     return due, len(rows) - len(due)
 
 
-def record_feed(conn: duckdb.DuckDBPyConnection, update: FeedUpdate) -> None:
-    conn.execute(
-        """UPDATE feed SET last_fetched_at = ?, last_status = ?, last_error = ?, consecutive_failures = ?,
-               next_fetch_after = ?,
-               etag = CASE WHEN ? THEN etag ELSE ? END,
-               last_modified = CASE WHEN ? THEN last_modified ELSE ? END,
-               body_sha1 = coalesce(?, body_sha1),
-               feed_url = coalesce(?, feed_url),
-               retired_at = CASE WHEN ? THEN ? ELSE retired_at END
-           WHERE feed_id = ?""",
-        [
-            update.fetched_at,
-            update.status,
-            update.error,
-            update.failures,
-            update.next_fetch_after,
-            update.keep_validators,
-            update.etag,
-            update.keep_validators,
-            update.last_modified,
-            update.body_sha1,
-            update.new_url,
-            update.retired,
-            update.fetched_at,
-            update.feed_id,
-        ],
-    )
+def recent_entry_times(
+    conn: duckdb.DuckDBPyConnection, now: datetime, limit: int
+) -> dict[str, tuple[datetime, ...]]:
+    """The publication times of each feed's ``limit`` latest articles (no later than now), in one query."""
+    rows = conn.execute(
+        """SELECT feed_id, list(published_at ORDER BY published_at DESC)[1:?]
+           FROM article WHERE feed_id IS NOT NULL AND published_at <= ? GROUP BY feed_id""",
+        [limit, now],
+    ).fetchall()
+    return {feed_id: tuple(times) for feed_id, times in rows}
+
+
+def record_feeds(conn: duckdb.DuckDBPyConnection, updates: list[FeedUpdate]) -> None:
+    """What a batch of fetches changes in the feeds' rows, in one statement."""
+    if not updates:
+        return
+    columns = {name: [getattr(u, name) for u in updates] for name in FEED_UPDATE_SCHEMA.names}
+    conn.register("feed_updates", pa.table(columns, schema=FEED_UPDATE_SCHEMA))
+    try:
+        conn.execute(
+            """UPDATE feed SET last_fetched_at = u.fetched_at, last_status = u.status, last_error = u.error,
+                   consecutive_failures = u.failures, next_fetch_after = u.next_fetch_after,
+                   etag = CASE WHEN u.keep_validators THEN feed.etag ELSE u.etag END,
+                   last_modified = CASE WHEN u.keep_validators THEN feed.last_modified ELSE u.last_modified END,
+                   body_sha1 = coalesce(u.body_sha1, feed.body_sha1),
+                   feed_url = coalesce(u.new_url, feed.feed_url),
+                   retired_at = CASE WHEN u.retired THEN u.fetched_at ELSE feed.retired_at END,
+                   stale = coalesce(u.stale, feed.stale),
+                   ttl_seconds = coalesce(u.ttl_seconds, feed.ttl_seconds)
+               FROM feed_updates u WHERE feed.feed_id = u.feed_id"""
+        )
+    finally:
+        conn.unregister("feed_updates")
+
+
+FEED_UPDATE_SCHEMA = pa.schema(
+    [("feed_id", pa.string()), ("fetched_at", pa.timestamp("us", tz="UTC")), ("status", pa.int32()),
+     ("error", pa.string()), ("failures", pa.int32()), ("next_fetch_after", pa.timestamp("us", tz="UTC")),
+     ("keep_validators", pa.bool_()), ("etag", pa.string()), ("last_modified", pa.string()),
+     ("body_sha1", pa.string()), ("new_url", pa.string()), ("retired", pa.bool_()), ("stale", pa.bool_()),
+     ("ttl_seconds", pa.int32())]
+)  # fmt: skip
 
 
 def known_urls(conn: duckdb.DuckDBPyConnection, urls: list[str]) -> set[str]:
@@ -150,25 +240,54 @@ def known_urls(conn: duckdb.DuckDBPyConnection, urls: list[str]) -> set[str]:
 
 def add_entries(
     conn: duckdb.DuckDBPyConnection, feed: FeedState, entries: Iterable[FeedEntry], now: datetime
-) -> int:
-    """Store entries not seen before (under any of their URLs); returns how many articles are new."""
-    fresh: dict[str, FeedEntry] = {}
-    for entry in entries:
-        fresh.setdefault(normalize_url(entry.link), entry)
+) -> list[PendingPage]:
+    """Store entries not seen before (under any of their URLs); returns the new articles' pages to fetch."""
+    return add_feed_entries(conn, [(feed, list(entries))], now)[0]
+
+
+def add_feed_entries(
+    conn: duckdb.DuckDBPyConnection, batch: list[tuple[FeedState, list[FeedEntry]]], now: datetime
+) -> list[list[PendingPage]]:
+    """``add_entries`` for many feeds in one query and two inserts; an article in two feeds of the batch
+    belongs to the first. Returns each feed's new pages, in the order given."""
+    fresh: dict[str, tuple[int, FeedState, FeedEntry]] = {}
+    for index, (feed, entries) in enumerate(batch):
+        for entry in entries:
+            fresh.setdefault(normalize_url(entry.link), (index, feed, entry))
     for url in known_urls(conn, list(fresh)):
         del fresh[url]
+    pages: list[list[PendingPage]] = [[] for _ in batch]
     if not fresh:
-        return 0
+        return pages
     columns: dict[str, list[object]] = {name: [] for name in NEW_ARTICLE_COLUMNS}
-    feed_days = feed_days_by_outlet({"": [e.published_raw for e in fresh.values()]})[""]
-    for url, entry in fresh.items():
-        when = entry_time(entry.published_raw, now, feed_days)
+    raws: dict[str, list[str | None]] = {}
+    for index, _feed, entry in fresh.values():
+        raws.setdefault(str(index), []).append(entry.published_raw)
+    feed_days = feed_days_by_outlet(raws)  # per feed: do all its new items sit at midnight UTC?
+    for url, (index, feed, entry) in fresh.items():
+        when = entry_time(entry.published_raw, now, feed_days[str(index)])
         values = (stable_id(url), url, feed.outlet, feed.feed_id, entry.title, feed.language, when.published_at,
                   when.source, entry.published_raw, now, entry.summary, now, when.precision, when.earliest,
                   when.latest, claims_json(when))  # fmt: skip
         for name, value in zip(NEW_ARTICLE_COLUMNS, values, strict=True):
             columns[name].append(value)
-    new_rows = pa.table(columns)
+        pages[index].append(
+            PendingPage(
+                stable_id(url),
+                url,
+                feed.outlet,
+                feed.language,
+                entry.published_raw,
+                now,
+                feed.site_url,
+                feed_id=feed.feed_id,
+            )
+        )
+    insert_new_articles(conn, pa.table(columns))
+    return pages
+
+
+def insert_new_articles(conn: duckdb.DuckDBPyConnection, new_rows: pa.Table) -> None:
     conn.register("new_rows", new_rows)
     try:
         conn.execute(
@@ -182,7 +301,6 @@ def add_entries(
         )
     finally:
         conn.unregister("new_rows")
-    return len(fresh)
 
 
 NEW_ARTICLE_COLUMNS = (
@@ -192,29 +310,46 @@ NEW_ARTICLE_COLUMNS = (
 )  # fmt: skip
 
 
-def has_pending_pages(conn: duckdb.DuckDBPyConnection) -> bool:
-    """Whether a page is waiting (left by a killed run), without loading the list."""
-    return conn.execute("SELECT 1 FROM article WHERE page_state = 'pending' LIMIT 1").fetchone() is not None
+def has_pending_pages(conn: duckdb.DuckDBPyConnection, now: datetime) -> bool:
+    """Whether a page is waiting (new, left by a killed run, or a failed one due again), without loading them."""
+    found = conn.execute(f"SELECT 1 FROM article a WHERE {PAGE_DUE} LIMIT 1", [now]).fetchone()
+    return found is not None
 
 
-def pending_pages(conn: duckdb.DuckDBPyConnection) -> list[PendingPage]:
+# New pages, and failed ones whose retry is due (page_next_attempt_at NULL after a failure: given up).
+PAGE_DUE = "(a.page_state = 'pending' OR (a.page_state = 'failed' AND a.page_next_attempt_at <= ?))"
+
+
+def pending_pages(conn: duckdb.DuckDBPyConnection, now: datetime) -> list[PendingPage]:
     rows = conn.execute(
-        """SELECT a.article_id, a.url, a.outlet, a.language, a.feed_published_raw, a.first_seen_at, f.site_url,
-                  a.feed_id
+        f"""SELECT a.article_id, a.url, a.outlet, a.language, a.feed_published_raw, a.first_seen_at, f.site_url,
+                  coalesce(a.page_attempts, 0), a.feed_id
            FROM article a LEFT JOIN feed f USING (feed_id)
-           WHERE a.page_state = 'pending' ORDER BY a.first_seen_at, a.article_id"""
+           WHERE {PAGE_DUE} ORDER BY a.first_seen_at, a.article_id""",
+        [now],
     ).fetchall()
     return [PendingPage(*row) for row in rows]
 
 
-def record_page_failure(
-    conn: duckdb.DuckDBPyConnection, page: PendingPage, state: str, error: str, now: datetime
-) -> None:
-    """The page could not be used: the article stays, from its feed entry (title, summary, feed date)."""
-    conn.execute(
-        "UPDATE article SET page_state = ?, page_error = ?, updated_at = ? WHERE article_id = ?",
-        [state, error, now, page.article_id],
-    )
+def record_page_failures(conn: duckdb.DuckDBPyConnection, failures: pa.Table, now: datetime) -> None:
+    """Pages that could not be used: the articles stay, from their feed entries (title, summary, feed
+    date), with the tries counted and the next one scheduled (NULL: given up)."""
+    conn.register("page_failures", failures)
+    try:
+        conn.execute(
+            """UPDATE article SET page_state = f.state, page_error = f.error, page_attempts = f.attempts,
+                   page_next_attempt_at = f.next_attempt_at, updated_at = ?
+               FROM page_failures f WHERE article.article_id = f.article_id""",
+            [now],
+        )
+    finally:
+        conn.unregister("page_failures")
+
+
+PAGE_FAILURE_SCHEMA = pa.schema(
+    [("article_id", pa.string()), ("state", pa.string()), ("error", pa.string()), ("attempts", pa.int32()),
+     ("next_attempt_at", pa.timestamp("us", tz="UTC"))]
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -226,14 +361,17 @@ class PageOutcome:
     state: str  # extracted | failed | robots
     error: str
     status: int
+    next_attempt_at: datetime | None = None  # a failed page: when to try again (None: given up)
 
 
 def record_pages(conn: duckdb.DuckDBPyConnection, outcomes: list[PageOutcome], now: datetime) -> None:
     """Store a batch of page outcomes with a few set-based statements (one transaction by the caller)."""
     extracted = [o for o in outcomes if o.result is not None]
-    for outcome in outcomes:
-        if outcome.result is None:
-            record_page_failure(conn, outcome.page, outcome.state, outcome.error, now)
+    failed = [o for o in outcomes if o.result is None]
+    if failed:
+        columns = [[o.page.article_id for o in failed], [o.state for o in failed], [o.error for o in failed],
+                   [o.page.attempts + 1 for o in failed], [o.next_attempt_at for o in failed]]  # fmt: skip
+        record_page_failures(conn, pa.table(columns, schema=PAGE_FAILURE_SCHEMA), now)
     kept = resolve_canonicals(conn, extracted)
     if not kept:
         return
@@ -355,7 +493,8 @@ def write_page_batch(
                    published_at_precision = u.published_at_precision,
                    published_at_earliest = u.published_at_earliest, published_at_latest = u.published_at_latest,
                    published_claims = u.published_claims,
-                   page_state = 'extracted', page_error = NULL, updated_at = ?
+                   page_state = 'extracted', page_error = NULL, page_next_attempt_at = NULL,
+                   page_attempts = coalesce(article.page_attempts, 0) + 1, updated_at = ?
                FROM page_updates u WHERE article.article_id = u.article_id""",
             [now],
         )

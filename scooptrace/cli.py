@@ -1,6 +1,6 @@
 """The ``scooptrace`` command: a thin shell over the library. Exit status: 0 done (even if some feeds or
-pages failed), 1 fatal (database cannot be written), 2 bad usage or invalid input file, 75 another writer
-holds the database."""
+pages failed), 1 fatal (database cannot be written), 2 bad usage or invalid input file, 3 every feed due in an
+ingest run failed (no network?), 75 another writer holds the database."""
 
 from __future__ import annotations
 
@@ -11,35 +11,16 @@ import signal
 import subprocess
 import sys
 import warnings
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from common.errors import ScooptraceError
-from common.settings import Settings, load_settings
+from common.errors import AllFeedsFailedError, ScooptraceError
 from common.text import plural
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def db_options(
-    func: F, db_help: str = "DuckDB file (default: $SCOOPTRACE_DB, else ./scooptrace.duckdb)."
-) -> F:
-    """``--db`` and ``--config`` on every command, as INTERFACE.md promises."""
-    func = click.option(
-        "--config",
-        type=click.Path(dir_okay=False),
-        default=None,
-        help="TOML settings file (default: $SCOOPTRACE_CONFIG).",
-    )(func)
-    func = click.option("--db", type=click.Path(dir_okay=False), default=None, help=db_help)(func)
-    return func
-
-
-def build_settings(db: str | None, config: str | None, **flags: Any) -> Settings:
-    return load_settings(db=db, config=config, **flags)
+from scooptrace import pipeline
+from scooptrace.commands import alerts, app, demo, signals, stories
+from scooptrace.options import build_settings, db_options, emit_summary
 
 
 def setup_logging(verbose: bool) -> None:
@@ -104,7 +85,6 @@ def ingest(
 ) -> None:
     """Fetch every feed (conditional GET), store new entries, fetch and extract new article pages."""
     from ingest.feeds import Shard
-    from ingest.run import run_ingest
 
     try:
         shard = Shard.parse(shard_text) if shard_text else None
@@ -112,7 +92,7 @@ def ingest(
         raise click.BadParameter(str(exc), param_hint="--shard") from exc
     settings = build_settings(db, config, allow_hosts=allow_hosts, workers=workers)
     show_progress = sys.stderr.isatty() if progress is None else progress
-    summary = run_ingest(
+    summary = pipeline.ingest(
         settings,
         Path(feeds_file) if feeds_file else None,
         cluster=not no_cluster,
@@ -120,6 +100,10 @@ def ingest(
         shard=shard,
     )
     emit_summary(summary, as_json)
+    if summary.all_feeds_failed:
+        raise AllFeedsFailedError(
+            f"every feed due in this run failed ({summary.feeds_failed} of {summary.feeds_due}); is the network down?"
+        )
 
 
 @cli.command("import")
@@ -133,10 +117,9 @@ def import_(
 ) -> None:
     """Load articles from CSV, JSON Lines or Parquet (url, title, outlet, published_at; optional text,
     summary, language). Idempotent by url; rows with problems are reported by line and skipped."""
-    from ingest.importer import run_import
 
     settings = build_settings(db, config)
-    summary = run_import(settings, Path(file), fmt=fmt, cluster=not no_cluster)
+    summary = pipeline.import_file(settings, Path(file), fmt=fmt, cluster=not no_cluster)
     if as_json:  # the JSON holds them too; a person watching the terminal sees them at once
         for line in [*summary.notes, *summary.problems]:
             click.echo(line, err=True)
@@ -260,31 +243,9 @@ def migrate(old: str) -> None:
     click.echo(report.describe())
 
 
-def emit_summary(summary: Any, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps(summary.as_dict(), ensure_ascii=False, default=str))
-    else:
-        click.echo(summary.describe(), err=True)
-
-
-def register_optional_commands() -> None:
-    """Commands that live with their own stage (cluster, signals, app, demo, export)."""
-    import importlib
-
-    # Each stage owns its commands in its own module, with a ``register(cli)`` function.
-    for module_name in (
-        "cluster.cli",
-        "cluster.report_cli",
-        "alerts.cli",
-        "scooptrace.app_cli",
-        "scooptrace.demo.cli",
-    ):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
+def register_commands() -> None:
+    """Add the commands of each area (stories, signals, alerts, app, demo) to the group."""
+    for module in (stories, signals, alerts, app, demo):
         module.register(cli)
 
 
@@ -299,7 +260,7 @@ def on_sigterm(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    register_optional_commands()
+    register_commands()
     signal.signal(signal.SIGTERM, on_sigterm)
     try:
         status = cli.main(args=argv, prog_name="scooptrace", standalone_mode=False)

@@ -20,8 +20,9 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from common.errors import ScooptraceError
-from storage.connection import read_connection
+from common.errors import DatabaseError, ScooptraceError
+from common.settings import DEFAULT_DB
+from storage.connection import POSTGRES_PREFIXES, locate, query, read_connection
 from storage.migrations import migrations
 
 _VIEW_NAME = re.compile(
@@ -40,8 +41,6 @@ def schema_views() -> tuple[str, ...]:
     return tuple(names)
 
 
-DEFAULT_DB = "scooptrace.duckdb"
-
 # How far around a story's coverage the outage signals are shown: complaints usually start before the first
 # headline (the Amazon example: about 40 minutes), and follow-ups run for hours.
 SIGNAL_LEAD = timedelta(hours=6)
@@ -51,6 +50,15 @@ SIGNAL_TRAIL = timedelta(hours=3)
 def db_path_from_env(env: dict[str, str] | None = None) -> Path:
     env = dict(os.environ) if env is None else env
     return Path(env.get("SCOOPTRACE_DB") or DEFAULT_DB)
+
+
+def snapshot_version(db: Path | str) -> int:
+    """A cache key that changes with every commit of a writer: the catalog's latest DuckLake snapshot."""
+    try:
+        rows = query(db, "SELECT max(snapshot_id) FROM ducklake_snapshots('lake')")
+    except (DatabaseError, duckdb.Error):
+        return 0
+    return int(rows[0][0] or 0)
 
 
 @dataclass(frozen=True)
@@ -72,8 +80,11 @@ class DbStatus:
         return column in self.columns.get(view, ())
 
 
-def file_version(db_path: Path) -> int:
-    """A cache key that changes whenever a writer publishes a new snapshot (mtime in ns, 0 if absent)."""
+def file_version(db_path: Path | str) -> int:
+    """A cache key that changes whenever a writer commits: the catalog file's mtime (a SQLite catalog is
+    written at every commit), or the latest snapshot id for a PostgreSQL catalog; 0 if absent."""
+    if str(db_path).startswith(POSTGRES_PREFIXES):
+        return snapshot_version(db_path)
     try:
         return os.stat(db_path).st_mtime_ns
     except OSError:
@@ -90,12 +101,14 @@ def _fetch_df(db_path: Path, sql: str, params: list[Any] | None = None) -> pd.Da
 
 def db_status(db_path: Path) -> DbStatus:
     path = Path(db_path)
-    if not path.is_file():
+    if not locate(db_path).exists():
         return DbStatus(path=path, exists=False)
-    modified_at = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+    modified_at = (
+        None if locate(db_path).path is None else datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+    )
     try:
-        conn = read_connection(path)
-    except (ScooptraceError, duckdb.Error) as exc:  # not a DuckLake, an old file, unreadable
+        conn = read_connection(db_path)
+    except (ScooptraceError, duckdb.Error) as exc:
         return DbStatus(path=path, exists=True, modified_at=modified_at, error=str(exc))
     try:
         rows = conn.execute(
@@ -269,7 +282,7 @@ def feed_health(db_path: Path, now: datetime | None = None, days: int = 7) -> pd
             SELECT feed_url, count(*) AS n FROM articles
             WHERE first_seen_at >= ? AND feed_url IS NOT NULL GROUP BY feed_url)
         SELECT f.outlet, f.feed_url, f.last_fetched_at, f.last_status, f.last_error, f.consecutive_failures,
-               f.n_articles, coalesce(r.n, 0) / ? AS articles_per_day
+               f.n_articles, coalesce(r.n, 0) / ? AS articles_per_day, f.next_due_at, f.stale
         FROM feed_status f LEFT JOIN recent r USING (feed_url)
         ORDER BY (f.last_error IS NOT NULL OR f.consecutive_failures > 0) DESC, f.consecutive_failures DESC,
                  f.outlet, f.feed_url"""

@@ -19,6 +19,7 @@ import importlib.util
 import logging
 import os
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -148,6 +149,7 @@ def check_format(location: Location) -> None:
 def _connect(location: Location, read_only: bool) -> duckdb.DuckDBPyConnection:
     conn = duckdb.connect(config={"threads": str(max(1, os.cpu_count() or 1))})
     try:
+        conn.execute("SET enable_progress_bar = false")
         for statement in location.load_sql():
             conn.execute(statement)
         conn.execute(location.attach_sql(read_only))
@@ -158,19 +160,46 @@ def _connect(location: Location, read_only: bool) -> duckdb.DuckDBPyConnection:
     return conn
 
 
+# One read-only DuckDB instance per database and process, opened on first use: loading the extensions and
+# binding the catalog costs about a second, a cursor on the open instance a millisecond. Every cursor starts
+# its own transactions, so each query sees the latest committed snapshot.
+_READERS: dict[tuple[str, int], duckdb.DuckDBPyConnection] = {}
+_READERS_LOCK = threading.Lock()
+
+
+def _reader_key(location: Location) -> tuple[str, int]:
+    # A catalog replaced by another file at the same path (migrate, a test's new database) is a new key.
+    inode = location.path.stat().st_ino if location.path is not None else 0
+    return location.catalog, inode
+
+
 def _short(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def open_reader(db: str | Path, data_path: str | None = None) -> duckdb.DuckDBPyConnection:
-    """A read-only connection on the last committed snapshot; the views are ready (``USE lake``)."""
+    """A read-only connection on the last committed snapshot; the views are ready (``USE lake``). Close it
+    when done (the process keeps the instance behind it for the next reader)."""
     location = locate(db, data_path)
     check_format(location)
     if not location.exists():
         raise DatabaseError(
             f"no database at {location.display}: run `scooptrace ingest` or `scooptrace import` first"
         )
-    return _connect(location, read_only=True)
+    key = _reader_key(location)
+    with _READERS_LOCK:
+        base = _READERS.get(key)
+        if base is None:
+            base = _READERS[key] = _connect(location, read_only=True)
+        cursor = base.cursor()
+    try:
+        cursor.execute(f"USE {LAKE}")
+    except duckdb.Error as exc:  # the instance went bad (files removed under it): open a fresh one
+        cursor.close()
+        with _READERS_LOCK:
+            _READERS.pop(key, None)
+        raise DatabaseError(f"cannot read {location.display}: {_short(exc)}") from exc
+    return cursor
 
 
 # Kept for the readers written before DuckLake: the same thing under its old name.
@@ -187,7 +216,11 @@ def query(db: str | Path, sql: str, params: list[Any] | None = None) -> list[tup
 
 
 class _FileLock:
-    """``flock`` on a file beside the catalog. Python opens it close-on-exec; the kernel drops it on death."""
+    """``flock`` on a file beside the catalog. Python opens it close-on-exec and extraction workers come from a
+    fork server, so no child holds it; the kernel drops it the moment its holder dies.
+
+    The holder writes its pid into the file and empties it when it lets go, so a pid found there by the next
+    holder is a writer that died (killed, out of memory): the takeover is logged."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -203,24 +236,49 @@ class _FileLock:
             fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return False
-        self.handle.seek(0)
-        previous = self.handle.read().strip()
-        if previous and previous.split()[0].isdigit() and not _alive(int(previous.split()[0])):
-            log.info("lock=%s stale holder pid=%s is gone; taken over", self.path, previous.split()[0])
+        previous = self._recorded()
+        if previous is not None and previous != os.getpid():
+            state = "still running but no longer holds it" if _alive(previous) else "gone"
+            log.warning(
+                "lock %s: the previous writer (process %d, %s) died without letting go; the kernel released"
+                " its lock, taking over",
+                self.path, previous, state,
+            )  # fmt: skip
         self.handle.seek(0)
         self.handle.truncate()
-        self.handle.write(f"{os.getpid()} {utcnow().isoformat()}\n")
+        self.handle.write(f"{os.getpid()}\n")
         self.handle.flush()
         return True
 
+    def _recorded(self) -> int | None:
+        self.handle.seek(0)
+        text = self.handle.read().strip()
+        return int(text) if text.isdigit() else None
+
     def holder(self) -> str:
         try:
-            return self.path.read_text().strip().split()[0]
-        except (OSError, IndexError):
-            return "?"
+            return self.path.read_text().strip()
+        except OSError:
+            return ""
 
-    def release(self) -> None:
+    def busy_note(self) -> str:
+        holder = self.holder()
+        if not holder.isdigit():
+            return ""
+        if _alive(int(holder)):
+            return f" It is process {holder}."
+        return (
+            f" Its writer (process {holder}) is gone, but a process it left behind still holds {self.path}"
+            f" (find it with `fuser {self.path}`)."
+        )
+
+    def release(self, clean: bool = True) -> None:
         if self.handle is not None:
+            if clean:
+                with suppress(OSError):
+                    self.handle.seek(0)
+                    self.handle.truncate()  # a clean release: the next holder finds no pid
+                    self.handle.flush()
             self.handle.close()
             self.handle = None
 
@@ -245,7 +303,10 @@ class _AdvisoryLock:
         return bool(row and row[0])
 
     def holder(self) -> str:
-        return "another session"
+        return ""
+
+    def busy_note(self) -> str:
+        return ""
 
     def release(self) -> None:
         if self.conn is not None:
@@ -280,7 +341,7 @@ def writer_lock(location: Location, scope: str, wait_seconds: float) -> Iterator
         suffix = ".lock" if scope == "db" else f".{scope}.lock"
         lock = _FileLock(location.path.with_name(location.path.name + suffix))
     deadline = time.monotonic() + wait_seconds
-    told = False
+    told = acquired = False
     try:
         while not lock.try_acquire():
             if not told and scope != "schema":  # at once, so nobody stares at a silent terminal
@@ -294,14 +355,19 @@ def writer_lock(location: Location, scope: str, wait_seconds: float) -> Iterator
                 )  # fmt: skip
                 told = True
             if time.monotonic() >= deadline:
+                part = "" if scope == "db" else f" ({scope})"
                 raise LockBusyError(
-                    f"another scooptrace writer (ingest, import or cluster) is using {location.display} "
-                    f"({scope}); waited {wait_seconds:g}s. Try again when it has finished."
+                    f"another scooptrace writer (ingest, import or cluster) is using {location.display}{part}; "
+                    f"waited {wait_seconds:g}s.{lock.busy_note() or ' Try again when it has finished.'}"
                 )
             time.sleep(0.1)
+        acquired = True
         yield
     finally:
-        lock.release()
+        if isinstance(lock, _FileLock):
+            lock.release(clean=acquired)
+        else:
+            lock.release()
 
 
 class Writer:

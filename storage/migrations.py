@@ -48,7 +48,7 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[int]:
     """Apply every migration not yet recorded, each in its own transaction; returns the versions applied."""
     done = applied_versions(conn)
     pending = [m for m in migrations() if m.version not in done]
-    applied = []
+    applied: list[int] = []
     for migration in pending:
         conn.execute("BEGIN")
         try:

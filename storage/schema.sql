@@ -30,7 +30,10 @@ CREATE TABLE feed (
     consecutive_failures INTEGER NOT NULL DEFAULT 0,
     next_fetch_after TIMESTAMPTZ,         -- Retry-After or exponential backoff
     body_sha1 VARCHAR,                    -- skip parsing when a 200 body is byte-identical to the last one
-    stale BOOLEAN,                        -- stopped publishing far beyond its own rhythm
+    -- A feed's next fetch comes from its own publishing rhythm (ingest/schedule.py), kept in next_fetch_after;
+    -- ttl_seconds is its RSS <ttl>, kept so a 304 still honours it.
+    ttl_seconds INTEGER,
+    stale BOOLEAN DEFAULT FALSE,          -- stopped publishing far beyond its own rhythm
     added_at TIMESTAMPTZ NOT NULL
 );
 
@@ -60,6 +63,10 @@ CREATE TABLE article (
     canonical_url VARCHAR,                -- the page's rel=canonical, as found (any site)
     page_state VARCHAR NOT NULL,          -- pending | extracted | failed | robots | not_fetched
     page_error VARCHAR,
+    -- A page that failed is retried when due: page_attempts counts the fetches tried, page_next_attempt_at is
+    -- when the next one may run (NULL: given up, or never failed).
+    page_attempts INTEGER DEFAULT 0,
+    page_next_attempt_at TIMESTAMPTZ,
     origin VARCHAR NOT NULL,              -- feed | import
     updated_at TIMESTAMPTZ NOT NULL
 );
@@ -106,7 +113,9 @@ CREATE VIEW feed_status AS
 SELECT f.feed_url, f.outlet, f.last_fetched_at, f.last_status, f.last_error, f.consecutive_failures,
        f.etag, f.last_modified,
        (SELECT count(*) FROM article a WHERE a.feed_id = f.feed_id) AS n_articles,
-       f.next_fetch_after AS next_due_at, coalesce(f.stale, FALSE) AS stale,
+       CASE WHEN f.retired_at IS NULL AND f.active
+            THEN coalesce(f.next_fetch_after, f.last_fetched_at, f.added_at) END AS next_due_at,
+       coalesce(f.stale, FALSE) AS stale,
        f.configured_url, f.site_url, f.language, f.active, f.retired_at, f.next_fetch_after
 FROM feed f;
 
@@ -146,7 +155,12 @@ CREATE TABLE cluster_member (
     published_at TIMESTAMPTZ NOT NULL,    -- the article's published_at when it was clustered
     content_md5 VARCHAR NOT NULL,         -- digest of title, outlet, language, summary, text start, canonical_url
     canonical_article_id VARCHAR,         -- the other outlet's article its canonical link resolved to
-    tokens VARCHAR[]                      -- its title and lead tokens, counted in cluster_token_df
+    tokens VARCHAR[],                     -- its title and lead tokens, counted in cluster_token_df
+    -- The merge pass joins fragments of one event into the oldest of them: each member keeps the story it
+    -- was placed in, and the article whose placement merged stories records them, so a replay from an
+    -- earlier point can undo later merges exactly as a rebuild would.
+    fragment_id VARCHAR,
+    merged_story_ids VARCHAR[]
 );
 
 -- How many assigned articles contain each token (title or lead): the clustering core's word statistics,

@@ -32,8 +32,8 @@ from cluster.report_store import import_signals, update_reports
 from cluster.signals import parse_counts_csv
 from cluster.stories import story_id_for
 from common.settings import load_settings
+from common.urls import normalize_url, stable_id
 from ingest.importer import run_import
-from ingest.urls import normalize_url, stable_id
 from storage.connection import data_folder_for, ensure_database, writer
 
 SCOOPTRACE = str(Path(sys.executable).parent / "scooptrace")
@@ -175,12 +175,13 @@ def build_empty_db(path: Path) -> Path:
 
 
 def build_feeds_db(path: Path) -> Path:
-    """Three feeds: one healthy with articles, one failing, one never fetched."""
+    """Four feeds: one healthy with articles, one failing, one never fetched, one stale."""
     with writer(path) as w:
         rows = [
             ("f1", "https://www.geekwire.com/feed/", "GeekWire", T0, 200, None, 0),
             ("f2", "https://broken.example/rss", "Broken Times", T0, 503, "HTTP 503 Service Unavailable", 4),
             ("f3", "https://new.example/atom", "Newcomer", None, None, None, 0),
+            ("f4", "https://sleepy.example/rss", "Sleepy Gazette", T0, 304, None, 0),
         ]
         for feed_id, url, outlet, fetched, status, error, failures in rows:
             w.conn.execute(
@@ -188,6 +189,8 @@ def build_feeds_db(path: Path) -> Path:
                 "last_error, consecutive_failures, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [feed_id, url, url, outlet, fetched, status, error, failures, T0 - timedelta(days=30)],
             )
+        w.conn.execute("UPDATE feed SET stale = TRUE WHERE feed_id = 'f4'")
+        w.conn.execute("UPDATE feed SET next_fetch_after = ? WHERE feed_id = 'f1'", [T0 + timedelta(hours=1)])
         now = datetime.now(UTC)
         for i in range(14):
             insert_article(

@@ -36,7 +36,7 @@ def fast_config(tmp_path: Path) -> Path:
     path = tmp_path / "scooptrace.toml"
     path.write_text(
         "lock_wait_seconds = 1.0\nworkers = 1\n[fetch]\ndeadline_seconds = 2.0\nconnect_timeout_seconds = 1.0\n"
-        "backoff_base_seconds = 60.0\n",
+        "backoff_base_seconds = 60.0\npoll_min_seconds = 0.0\npoll_max_seconds = 0.0\n",
         encoding="utf-8",
     )
     return path

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +18,7 @@ class Reply:
     body: bytes | Iterator[bytes] = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay_per_chunk: float = 0.0  # trickle: sleep between chunks of an iterator body
+    reset: bool = False  # no answer: the connection is reset (RST) instead
 
 
 @dataclass
@@ -44,6 +47,11 @@ class LocalServer:
                 server.requests.append(request)
                 handler = server.routes.get(self.path.split("?")[0]) or server.routes.get(self.path)
                 reply = handler(request) if handler else Reply(404, b"not found")
+                if reply.reset:
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.close_connection = True
+                    self.connection.close()
+                    return
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self._send(reply)
 

@@ -24,12 +24,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
-from alerts.cli import register
 from alerts.params import AlertParams
 from alerts.run import run_alerts
 from common.errors import UsageError
 from common.settings import Settings, load_settings
-from ingest.importer import run_import
+from scooptrace.commands.alerts import register
+from scooptrace.pipeline import import_file
 from storage.connection import open_reader, writer
 
 DATA = Path(__file__).parent / "data"
@@ -158,7 +158,7 @@ def cli() -> click.Group:
 
 def build_db(settings: Settings) -> None:
     """Articles through the real import and clustering (no watch yet, so nothing is raised)."""
-    run_import(settings, DATA / "cluster_outages.csv", fmt=None, cluster=True)
+    import_file(settings, DATA / "cluster_outages.csv", fmt=None, cluster=True)
 
 
 def add_watch(cli: click.Group, settings: Settings, *args: str) -> None:
@@ -288,7 +288,7 @@ def test_a_spike_nobody_covered_reaches_the_watcher(
     settings = settings_for(tmp_path)
     build_db(settings)
     add_watch(cli, settings, "amazon", "--terms", "Amazon outage", "--webhook", receiver.url)
-    from cluster.report_cli import run_signals_import
+    from scooptrace.commands.signals import run_signals_import
 
     run_signals_import(
         settings,

@@ -12,7 +12,7 @@ from alerts.model import Watch
 from alerts.run import run_alerts
 from alerts.store import insert_watch
 from common.settings import load_settings
-from ingest.importer import run_import
+from scooptrace.pipeline import import_file
 from storage.connection import writer
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -34,7 +34,7 @@ def texts(at: AppTest) -> str:
 
 def test_page_lists_watches_alerts_and_the_replay(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     settings = load_settings(db=str(tmp_path / "a.duckdb"), env={})
-    run_import(settings, DATA / "cluster_outages.csv", fmt=None, cluster=True)
+    import_file(settings, DATA / "cluster_outages.csv", fmt=None, cluster=True)
     with writer(settings.db_path) as w:
         insert_watch(w.conn, Watch("amazon", "Amazon outage", min_outlets=4), datetime.now(UTC))
         summary = run_alerts(w.conn, settings)
@@ -54,7 +54,7 @@ def test_page_lists_watches_alerts_and_the_replay(monkeypatch: pytest.MonkeyPatc
 
 def test_page_without_watches_says_how_to_add_one(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     settings = load_settings(db=str(tmp_path / "b.duckdb"), env={})
-    run_import(settings, DATA / "cluster_outages.csv", fmt=None, cluster=True)
+    import_file(settings, DATA / "cluster_outages.csv", fmt=None, cluster=True)
     at = open_alerts(monkeypatch, settings.db_path)
     assert "No watches yet" in texts(at)
     assert any("scooptrace watch add" in c.value for c in at.code)

@@ -4,6 +4,7 @@ Arabic titles, hostile titles."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from tests.app_fixtures import (
     ARABIC_TITLE,
     EVIL,
     HOSTILE_TITLE,
+    T0,
     build_empty_db,
     build_feeds_db,
     build_story_db,
@@ -81,9 +83,13 @@ def test_feeds_page_failing_first_and_filters(monkeypatch: pytest.MonkeyPatch, t
     at = open_app(monkeypatch, build_feeds_db(tmp_path / "feeds.duckdb"), "feeds")
     frame = at.dataframe[0].value
     assert frame["outlet"].tolist()[0] == "Broken Times"
-    assert set(frame["outlet"]) == {"Broken Times", "GeekWire", "Newcomer"}
+    assert set(frame["outlet"]) == {"Broken Times", "GeekWire", "Newcomer", "Sleepy Gazette"}
     assert frame.loc[frame["outlet"] == "Newcomer", "last_fetched_at"].item() == "never"
-    assert frame["health"].tolist() == ["Failing (4 in a row)", "OK", "Never fetched"]
+    assert frame["health"].tolist() == ["Failing (4 in a row)", "OK", "Never fetched", "Stale"]
+    assert frame.loc[frame["outlet"] == "GeekWire", "next_due_at"].item() == (
+        T0 + timedelta(hours=1)
+    ).strftime("%Y-%m-%d %H:%M UTC")
+    assert {m.label: m.value for m in at.metric}["Stale"] == "1"
     assert frame.loc[frame["outlet"] == "GeekWire", "articles_per_day"].item() == pytest.approx(2.0)
     assert {m.label: m.value for m in at.metric}["Failing"] == "1"
     at.toggle[0].set_value(True).run()

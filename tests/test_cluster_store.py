@@ -274,14 +274,6 @@ def test_articles_changed_after_clustering_are_redecided(conn: duckdb.DuckDBPyCo
     assert update_stories(conn).articles_replayed == 0  # nothing changed since: nothing re-decided
 
 
-def test_a_database_from_an_earlier_build_is_upgraded(conn: duckdb.DuckDBPyConnection) -> None:
-    conn.execute("DROP TABLE cluster_member")
-    insert_articles(conn, outage_rows()[:5])
-    summary = update_stories(conn)
-    assert (summary.mode, summary.reason) == ("rebuild", "cluster_member added")
-    assert update_stories(conn).mode == "incremental"
-
-
 def test_story_member_keeps_its_seven_columns(conn: duckdb.DuckDBPyConnection) -> None:
     """Other stages insert and update story_member rows; what clustering read lives in cluster_member."""
     columns = conn.execute(

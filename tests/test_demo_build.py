@@ -77,9 +77,9 @@ def test_summary_line() -> None:
 def test_demo_command_is_registered() -> None:
     from click.testing import CliRunner
 
-    from scooptrace.cli import cli, register_optional_commands
+    from scooptrace.cli import cli, register_commands
 
-    register_optional_commands()
+    register_commands()
     result = CliRunner().invoke(cli, ["demo", "--help"])
     assert result.exit_code == 0, result.output
     for option in ("--port", "--no-app", "--db", "--rebuild", "--world-port"):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from scooptrace.cli import cli, register_optional_commands
+from scooptrace.cli import cli, register_commands
 from tests.conftest import SCOOPTRACE, Item, opml, page, rss
 from tests.localserver import LocalServer, Reply
 
@@ -34,7 +34,7 @@ def busy_port() -> Iterator[int]:
 def test_demo_on_a_busy_port_fails_before_building(
     busy_port: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    register_optional_commands()
+    register_commands()
     monkeypatch.chdir(tmp_path)
     db = tmp_path / "demo.duckdb"
     result = CliRunner().invoke(cli, ["demo", "--db", str(db), "--port", str(busy_port)])
@@ -46,7 +46,7 @@ def test_demo_on_a_busy_port_fails_before_building(
 
 
 def test_app_on_a_busy_port_is_an_error(busy_port: int, tmp_path: Path) -> None:
-    register_optional_commands()
+    register_commands()
     result = CliRunner().invoke(cli, ["app", "--db", str(tmp_path / "x.duckdb"), "--port", str(busy_port)])
     assert result.exit_code == 2
     assert f"port {busy_port} is already in use" in result.stderr

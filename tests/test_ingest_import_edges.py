@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import duckdb
 import pytest
 from click.testing import CliRunner, Result
 
 from scooptrace.cli import cli
+from storage.connection import open_reader
 
 HEADER = "url,title,outlet,published_at\n"
 
@@ -28,7 +28,7 @@ def run_import(tmp_path: Path, name: str, data: bytes, *extra: str) -> Result:
 
 
 def titles(tmp_path: Path) -> list[str]:
-    conn = duckdb.connect(str(tmp_path / "news.duckdb"), read_only=True)
+    conn = open_reader(tmp_path / "news.duckdb")
     try:
         return [r[0] for r in conn.execute("SELECT title FROM articles ORDER BY url").fetchall()]
     finally:
@@ -117,7 +117,7 @@ def test_jsonl_accepts_epoch_seconds_as_signals_import_does(tmp_path: Path) -> N
         "epoch.jsonl:3: published_at '12' is not a date (a number must be epoch seconds); row skipped"
         in result.stderr
     )
-    conn = duckdb.connect(str(tmp_path / "news.duckdb"), read_only=True)
+    conn = open_reader(tmp_path / "news.duckdb")
     try:
         got = conn.execute("SELECT title, epoch(published_at) FROM articles ORDER BY title").fetchall()
     finally:

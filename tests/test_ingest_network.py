@@ -81,17 +81,19 @@ def test_trickling_server_is_cut_off_by_the_deadline(
     assert feed_row(db_path)[6] == 1  # the other feed was stored all the same
 
 
-def test_server_error_backs_off_and_run_succeeds(
+def test_server_error_backs_off_and_every_feed_failing_exits_3(
     server: LocalServer, tmp_path: Path, db_path: Path, fast_config: Path
 ) -> None:
     server.route("/feed.xml", Reply(500, b"oops"))
     result = ingest(db_path, one_feed(tmp_path, server), fast_config)
-    assert result.returncode == 0
+    assert result.returncode == 3, result.stderr  # the only due feed failed: cron must notice
+    assert "WARNING scooptrace.ingest every feed due in this run failed (1 of 1)" in result.stderr
     assert json.loads(result.stdout)["feeds_failed"] == 1
     assert feed_row(db_path)[1:4] == (500, "HTTP 500", 1)
     waiting = rows(db_path, "SELECT next_fetch_after - last_fetched_at FROM feed_status")[0][0]
     assert waiting == timedelta(seconds=60)  # backoff_base_seconds in the test config
     again = ingest(db_path, one_feed(tmp_path, server), fast_config)
+    assert again.returncode == 0  # nothing was due, so nothing failed
     assert json.loads(again.stdout)["feeds_waiting"] == 1
     assert len(server.hits("/feed.xml")) == 1
 
@@ -308,7 +310,7 @@ def test_redirect_to_forbidden_address_is_refused(
     # Only 127.0.0.1 is admitted; 127.0.0.2 is loopback too and must not be contacted.
     server.route("/feed.xml", Reply(302, b"", {"Location": f"http://127.0.0.2:{server.port}/internal"}))
     result = ingest(db_path, one_feed(tmp_path, server), fast_config)
-    assert result.returncode == 0
+    assert result.returncode == 3  # the run completed; its only feed failed
     error = str(feed_row(db_path)[2])
     assert "127.0.0.2 resolves to 127.0.0.2, a non-public address" in error
 
@@ -322,7 +324,7 @@ def test_private_address_refused_without_allow_host(
     result = run_cli(
         "ingest", "--db", str(db_path), "--feeds", str(one_feed(tmp_path, server)), "--no-cluster"
     )
-    assert result.returncode == 0
+    assert result.returncode == 3  # the run completed; its only feed failed
     assert not server.hits("/feed.xml")
     assert "non-public address" in str(feed_row(db_path)[2])
 

@@ -6,6 +6,7 @@ import csv
 import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import lxml.html
 import pytest
@@ -176,15 +177,17 @@ def test_imported_times_carry_precision_and_interval() -> None:
     assert (day.precision, day.published_at) == (DAY, datetime(2024, 7, 9, tzinfo=UTC))
 
 
-def test_outlet_zone_is_learned_from_stored_articles() -> None:
-    import duckdb
+def test_outlet_zone_is_learned_from_stored_articles(tmp_path: Path) -> None:
+    from storage import connection as db
 
+    with db.writer(tmp_path / "zones.duckdb") as writer:
+        check_learned_zone(writer.conn)
+
+
+def check_learned_zone(conn: Any) -> None:
     from common.timeclaims import describe_claims, parse_time_claim
     from ingest.store import batch_time_context, stored_time_history
-    from scooptrace import db
 
-    conn = duckdb.connect()
-    db.migrate(conn)
     stored = [("2024-01-15T09:00:00+01:00", "a"), ("2024-07-01T09:00:00+02:00", "b")]
     for raw, article_id in stored:
         claim = parse_time_claim(raw, "meta")

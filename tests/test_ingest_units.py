@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from common.errors import BodyTooLargeError, FeedsFileError
+from common.urls import normalize_url
 from ingest.dates import DATE_ONLY, NAIVE, ZONED, entry_time, page_time, parse_time_claim
 from ingest.feeds import load_feeds_file, parse_opml, to_opml, to_toml
 from ingest.fetch import CappedDecoder, parse_retry_after
 from ingest.parse import parse_feed
-from ingest.urls import normalize_url
 
 
 @pytest.mark.parametrize(
@@ -239,6 +239,6 @@ def test_canonical_comes_from_the_link_element_not_og_url() -> None:
     ],
 )
 def test_same_site(a: str, b: str, site: str | None, expected: bool) -> None:
-    from ingest.urls import same_site
+    from common.urls import same_site
 
     assert same_site(a, b, site) is expected

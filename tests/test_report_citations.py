@@ -22,7 +22,7 @@ from cluster.citations import (
     mentions_in_sentence,
     normalize_text,
 )
-from ingest.urls import normalize_url
+from common.urls import normalize_url
 
 DATA = Path(__file__).parent / "data"
 # Pinned quality of mention detection (CONVENTIONS: an evaluation gate). A drop below fails.

@@ -9,8 +9,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from cluster.report_cli import register
 from common.errors import UsageError
+from scooptrace.commands.signals import register
 from storage.connection import open_reader
 
 DATA = Path(__file__).parent / "data"

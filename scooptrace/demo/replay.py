@@ -34,7 +34,8 @@ DEFAULT_WORLD_PORT = 8599
 CENTRE_URL_SUFFIX = "/o/geekwire/news/amazon-com-checkout-outage-shoppers"
 # Settings for the ingest runs of the demo: every outlet is on 127.0.0.1, so one host serves ~60 pages.
 DEMO_WATCH = "Amazon outage"
-DEMO_CONFIG = "[fetch]\nper_host_concurrency = 8\ndeadline_seconds = 20.0\n"
+# Rounds run back to back on a simulated clock, so every feed is due every round (no polling interval).
+DEMO_CONFIG = "[fetch]\nper_host_concurrency = 8\ndeadline_seconds = 20.0\npoll_min_seconds = 0.0\npoll_max_seconds = 0.0\n"
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import duckdb
 
 from alerts.model import Watch
 from common.errors import UsageError
+from scooptrace.options import build_settings, db_options
 
 T = TypeVar("T")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$|^[^@\s]+@localhost$")
@@ -38,7 +39,7 @@ def validate_watch(watch: Watch) -> Watch:
     return watch
 
 
-def read_db(db_path: Path, lock_wait: float, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+def read_db(db_path: Path | str, lock_wait: float, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
     """Run ``work`` on a read-only connection; a database older than the alerts tables is migrated first."""
     from storage.connection import ensure_database, read_connection, writer
 
@@ -85,7 +86,6 @@ def register(cli: click.Group) -> None:
 
 
 def _register_watch_add(watch_group: click.Group) -> None:
-    from scooptrace.cli import build_settings, db_options
 
     @watch_group.command("add")
     @db_options
@@ -142,7 +142,6 @@ def _register_watch_add(watch_group: click.Group) -> None:
 
 
 def _register_watch_list_remove(watch_group: click.Group) -> None:
-    from scooptrace.cli import build_settings, db_options
 
     @watch_group.command("list")
     @db_options
@@ -190,7 +189,6 @@ def _register_watch_list_remove(watch_group: click.Group) -> None:
 
 
 def _register_alerts(cli: click.Group) -> None:
-    from scooptrace.cli import build_settings, db_options
 
     @cli.command("alerts")
     @db_options

@@ -12,6 +12,7 @@ import click
 
 from common.errors import UsageError
 from common.text import plural
+from scooptrace.options import build_settings, db_options
 
 if TYPE_CHECKING:
     from cluster.citations import LabelledSentence
@@ -32,7 +33,6 @@ _FEED_SUFFIXES = (".xml", ".atom", ".rss", ".feed")
 
 def register(cli: click.Group) -> None:
     """Add ``signals import`` and ``eval-citations`` to the ``scooptrace`` group."""
-    from scooptrace.cli import build_settings, db_options
 
     @cli.group("signals")
     def signals_group() -> None:
@@ -99,13 +99,9 @@ def run_signals_import(
 
 
 def _run_alerts(conn: Any, settings: Settings) -> None:
-    """A complaint spike nobody has covered is an alert: run the alerts stage where it is installed."""
-    try:
-        from alerts.run import run_alerts
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("alerts", "alerts.run"):
-            raise
-        return
+    """A complaint spike nobody has covered is an alert: run the alerts stage after the signals."""
+    from alerts.run import run_alerts
+
     click.echo(run_alerts(conn, settings).describe(), err=True)
 
 

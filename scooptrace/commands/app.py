@@ -12,7 +12,9 @@ import duckdb
 
 from common.errors import DatabaseError, UsageError
 from scooptrace import queries
+from scooptrace.options import build_settings, db_options
 from scooptrace.pages import _export
+from storage.connection import check_format, locate
 
 DEFAULT_PORT = 8501
 
@@ -55,7 +57,6 @@ def serve(command: list[str], env: dict[str, str]) -> None:
 
 
 def register(cli: click.Group) -> None:
-    from scooptrace.cli import build_settings, db_options
 
     @cli.command("app")
     @db_options
@@ -101,11 +102,12 @@ def register(cli: click.Group) -> None:
 
 def export_story(db_path: Path, story_id: str, fmt: str) -> bytes:
     """The bytes ``scooptrace export`` writes; UsageError for a missing database, view or story."""
+    check_format(locate(db_path))  # a file that is no database: said once, exit 2
     status = queries.db_status(db_path)
     if not status.exists:
         raise UsageError(f"no database at {db_path}: run `scooptrace ingest` or `scooptrace import` first")
     if status.error is not None:
-        raise DatabaseError(f"cannot read {db_path}: {status.error}")
+        raise DatabaseError(status.error)
     if not status.has("stories", "story_timeline"):
         raise UsageError(f"{db_path} has no stories yet: run `scooptrace cluster` first")
     try:

@@ -9,10 +9,10 @@ import click
 
 from common.errors import UsageError
 from scooptrace.demo.replay import DEFAULT_WORLD_PORT, DemoPaths
+from scooptrace.options import build_settings, db_options
 
 
 def register(cli: click.Group) -> None:
-    from scooptrace.cli import build_settings, db_options
 
     @cli.command("demo")
     @functools.partial(db_options, db_help="DuckDB file (default: build/demo/scooptrace-demo.duckdb).")

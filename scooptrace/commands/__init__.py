@@ -1,0 +1,1 @@
+"""The subcommands of ``scooptrace``, one module per area; ``scooptrace.cli`` adds them to the group."""
