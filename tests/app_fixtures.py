@@ -33,7 +33,7 @@ from cluster.signals import parse_counts_csv
 from cluster.stories import story_id_for
 from common.settings import load_settings
 from common.urls import normalize_url, stable_id
-from ingest.importer import run_import
+from scooptrace.pipeline import import_file
 from storage.connection import data_folder_for, ensure_database, writer
 
 SCOOPTRACE = str(Path(sys.executable).parent / "scooptrace")
@@ -241,12 +241,12 @@ _STORY_TEMPLATE: Path | None = None
 
 
 def make_story_db(path: Path) -> Path:
-    """``scooptrace import`` of the coverage (articles, stories, first reports, citations), two URLs no import
+    """``scooptrace import`` (scooptrace.pipeline.import_file) of the coverage (articles, stories, first reports, citations), two URLs no import
     accepts planted in the article table (a hostile database the app must survive), then ``scooptrace
     signals import`` of the complaint counts (the story lined up with its outage)."""
     settings = load_settings(db=str(path), env={})
     csv_path = write_story_csv(path.with_name(path.stem + "-coverage.csv"))
-    run_import(settings, csv_path, fmt=None, cluster=True)
+    import_file(settings, csv_path, fmt=None, cluster=True)
     with writer(path) as w:
         for aid, url in HOSTILE_URLS.items():
             w.conn.execute("UPDATE article SET url = ? WHERE article_id = ?", [url, ARTICLE_IDS[aid]])
