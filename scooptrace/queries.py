@@ -274,21 +274,6 @@ def outlet_stats(db_path: Path) -> pd.DataFrame:
     return _fetch_df(db_path, "SELECT * FROM outlet_stats")
 
 
-def outlet_stats_from_timeline(db_path: Path) -> pd.DataFrame:
-    """The fallback while ``outlet_stats`` does not exist: firsts and median follow lag from story_timeline."""
-    sql = """
-        SELECT outlet,
-               count(DISTINCT story_id) AS stories_covered,
-               count(DISTINCT story_id) FILTER (WHERE is_first_report) AS stories_first,
-               median(lag_seconds) FILTER (WHERE NOT is_first_report AND syndicated_from_article_id IS NULL)
-                   / 60.0 AS median_lag_minutes
-        FROM story_timeline
-        WHERE outlet IS NOT NULL
-        GROUP BY outlet
-        ORDER BY stories_first DESC, stories_covered DESC, outlet"""
-    return _fetch_df(db_path, sql)
-
-
 def feed_health(db_path: Path, now: datetime | None = None, days: int = 7) -> pd.DataFrame:
     """Every feed with its health and articles per day over the last ``days``, the failing ones first."""
     now = now or datetime.now(UTC)

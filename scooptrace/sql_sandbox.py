@@ -30,7 +30,7 @@ import duckdb
 import pandas as pd
 
 from common.errors import UsageError
-from storage.connection import attach_statements, locate
+from storage.connection import LAKE, attach_statements, locate
 
 DEFAULT_ROW_LIMIT = 5000
 DEFAULT_TIME_LIMIT_SECONDS = 10.0
@@ -76,7 +76,9 @@ def check_statement(sql: str) -> str:
 
 def _table_functions(sql: str) -> list[str]:
     """The names of every table function the statement calls (from DuckDB's own parse tree)."""
-    tree = json.loads(duckdb.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])  # type: ignore[index]
+    # A private in-memory instance: the module's default connection is shared by every thread of the app.
+    with duckdb.connect() as parser:
+        tree = json.loads(parser.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])  # type: ignore[index]
     found: list[str] = []
 
     def walk(node: object) -> None:
@@ -109,12 +111,25 @@ def open_sandbox(db_path: Path | str) -> duckdb.DuckDBPyConnection:
         conn.execute("SET temp_directory = ''")  # no spilling to disk: a big query fails on memory instead
         conn.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         conn.execute(f"SET threads = {THREADS}")
+        # The one folder left readable: the database's own Parquet files (small tables sit in the catalog).
+        conn.execute(f"SET allowed_directories = [{_quote(_data_path(conn))}]")
         conn.execute("SET enable_external_access = false")
         conn.execute("SET lock_configuration = true")
     except duckdb.Error:
         conn.close()
         raise
     return conn
+
+
+def _data_path(conn: duckdb.DuckDBPyConnection) -> str:
+    row = conn.execute(f"SELECT data_path FROM ducklake_settings('{LAKE}')").fetchone()
+    if row is None or not row[0]:
+        raise duckdb.InvalidInputException("the database records no data folder")
+    return str(row[0])
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def run_query(

@@ -1,30 +1,40 @@
-"""Databases for the app tests.
+"""Databases for the app tests, all made through the real storage.
 
-``build_story_db`` writes a hand-made world in which every detail is known (the Amazon checkout outage of
-DESIGN.md with English, Spanish and Arabic coverage, a wire copy, citations, complaint counts, a hostile title),
-straight into the tables and into stand-ins for the views of the later stages. ``build_pipeline_db`` builds a
-database the real way, through ``scooptrace import`` (which ends with the story update).
+``build_story_db`` makes a world in which every detail is known (the Amazon checkout outage of DESIGN.md with
+English, Spanish and Arabic coverage, a wire copy, citations, complaint counts, a hostile title) through the real
+stages: ``scooptrace import`` of the coverage (stories, first reports, citations, spread figures) and the
+signals import of the complaint counts, so every view the app reads has all its real columns.
+``build_pipeline_db`` loads a similar world through the CLI in subprocesses.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from storage.connection import ensure_database, writer
+from cluster.report_store import import_signals, update_reports
+from cluster.signals import parse_counts_csv
+from cluster.stories import story_id_for
+from common.settings import load_settings
+from common.urls import normalize_url, stable_id
+from scooptrace.pipeline import import_file
+from storage.connection import data_folder_for, ensure_database, writer
 
 SCOOPTRACE = str(Path(sys.executable).parent / "scooptrace")
 Conn = duckdb.DuckDBPyConnection
@@ -34,10 +44,11 @@ HOSTILE_TITLE = (
     "<script>window.__pwned = 1</script> Checkout down, $5bn at stake "
     '<img src=x onerror="window.__pwned = 2"> [click](javascript:alert(1))'
 )
+HOSTILE_OUTLET = "Evil <b>Weekly</b> $2 **bold**"
 ARABIC_TITLE = "عطل في أمازون يمنع المتسوقين من إتمام الشراء، وفقًا لـ GeekWire"
-AMAZON = "s-amazon"
 
-# (article_id, outlet, title, language, minutes after T0, source, syndicated_from, url)
+# (article_id, outlet, title, language, minutes after T0, how its time is known, the article it copies, url);
+# the import gives every article a feed-date claim and the clustering finds the copy by itself.
 AMAZON_ARTICLES = [
     (
         "a1",
@@ -105,33 +116,60 @@ TEAMS_ARTICLES = [
     ),
     ("b2", "heise online", "Microsoft Teams gestört", "de", -40, "feed", None, "https://www.heise.de/teams"),
 ]
-EVIL = "s-evil"
+# Three days before the outage, so its story is closed when the outage begins.
 EVIL_ARTICLES = [
-    ("e1", "Evil Daily", HOSTILE_TITLE, "en", -180, "feed", None, "https://evil.example/first"),
-    ("e2", "Evil Weekly", "Follow-up: " + HOSTILE_TITLE, "en", -170, "feed", None, "data:text/html,<b>x</b>"),
+    ("e1", "Evil Daily", HOSTILE_TITLE, "en", -4320, "feed", None, "https://evil.example/first"),
+    (
+        "e2",
+        HOSTILE_OUTLET,
+        "Follow-up: " + HOSTILE_TITLE,
+        "en",
+        -4310,
+        "feed",
+        None,
+        "data:text/html,<b>x</b>",
+    ),
 ]
-CITATIONS = [
-    ("a2", "GeekWire", "a1", "link", "https://www.geekwire.com/2026/amazon-checkout-outage/"),
-    ("a5", "GeekWire", "a1", "mention", "según informó GeekWire"),
-    ("a6", "GeekWire", "a1", "mention", "وفقًا لـ GeekWire"),
-    ("a4", "AP", "a3", "mention", "The Associated Press contributed"),
-]
-STAND_INS = """
-CREATE TABLE stories (story_id VARCHAR, headline VARCHAR, first_article_id VARCHAR, first_outlet VARCHAR,
-    first_published_at TIMESTAMPTZ, last_published_at TIMESTAMPTZ, n_articles INTEGER, n_outlets INTEGER,
-    languages VARCHAR[], first_report_evidence VARCHAR);
-CREATE TABLE story_timeline (story_id VARCHAR, article_id VARCHAR, url VARCHAR, outlet VARCHAR, title VARCHAR,
-    language VARCHAR, published_at TIMESTAMPTZ, lag_seconds DOUBLE, is_first_report BOOLEAN,
-    syndicated_from_article_id VARCHAR);
-CREATE TABLE citations (citing_article_id VARCHAR, cited_outlet VARCHAR, cited_article_id VARCHAR, kind VARCHAR,
-    evidence VARCHAR);
-CREATE TABLE signals (source VARCHAR, service VARCHAR, ts TIMESTAMPTZ, value DOUBLE, kind VARCHAR, text VARCHAR);
-CREATE TABLE story_outages (story_id VARCHAR, service VARCHAR, onset_at TIMESTAMPTZ, lag_seconds BIGINT,
-    statement_at TIMESTAMPTZ, statement_text VARCHAR, summary VARCHAR);
-"""
+ALL_ARTICLES = AMAZON_ARTICLES + TEAMS_ARTICLES + EVIL_ARTICLES
+# URLs no import accepts, planted in the article table: a database the app must survive.
+HOSTILE_URLS = {a[0]: a[7] for a in ALL_ARTICLES if not a[7].startswith("http")}
+
+
+def import_url(article_id: str, url: str) -> str:
+    """The URL the import stores: an http(s) stand-in for a URL no import accepts."""
+    return url if url.startswith("http") else f"https://evil.example/{article_id}"
+
+
+# The ids the real stages give: an article's is a digest of its URL, a story's one of its founding article's.
+ARTICLE_IDS = {a[0]: stable_id(normalize_url(import_url(a[0], a[7]))) for a in ALL_ARTICLES}
+AMAZON = story_id_for(ARTICLE_IDS["a1"])
+TEAMS = story_id_for(ARTICLE_IDS["b1"])
+EVIL = story_id_for(ARTICLE_IDS["e1"])
+
+# The article bodies the real stages read: The Verge credits GeekWire as first, Xataka and the Arabic title
+# cite it, Yahoo News runs AP's wire copy word for word (so the clustering marks it a copy, and its credit line
+# is a citation of AP); Evil Daily's hostile title is about the same outage.
+AP_WIRE = (
+    "SEATTLE (AP) - Amazon said some customers could not complete purchases on its website on Tuesday and that "
+    "it was working on a fix. The company gave no cause for the checkout errors, which began in the afternoon "
+    "and left carts stuck at the payment step. The Associated Press contributed to this report."
+)
+TEXTS = {
+    "a1": "Shoppers on Amazon.com could not complete purchases on Tuesday afternoon: the checkout page kept "
+    "returning an error after the cart was filled. Amazon did not answer questions about the cause.",
+    "a2": "Amazon's checkout has been failing for many shoppers this afternoon. The outage was first reported by "
+    "GeekWire, whose readers could not pay for their carts.",
+    "a3": AP_WIRE,
+    "a4": AP_WIRE,
+    "a5": "Los usuarios de Amazon no pueden completar sus compras desde la tarde del martes, según informó "
+    "GeekWire. La página de pago devuelve un error.",
+    "a6": ARABIC_TITLE + ". لم يتمكن المتسوقون من إتمام عمليات الشراء على موقع أمازون مساء الثلاثاء.",
+    "a7": "Amazon checkout outage: shoppers stuck, Amazon.com cannot complete purchases.",
+}
 
 
 def build_empty_db(path: Path) -> Path:
+    """A just-migrated database: every table and view, no rows."""
     ensure_database(path)
     return path
 
@@ -189,84 +227,58 @@ def insert_article(
 
 
 def build_story_db(path: Path) -> Path:
-    """The hand-made world: stand-in tables take the place of the stories/citations/signals views."""
-    build_feeds_db(path)
-    with writer(path) as w:
-        for view in ("stories", "story_timeline", "citations", "signals", "outlet_stats", "story_outages"):
-            w.conn.execute(f"DROP VIEW IF EXISTS {view}")
-        w.conn.execute(STAND_INS)
-        add_story(
-            w.conn,
-            AMAZON,
-            "Amazon.com checkout outage leaves shoppers stuck",
-            AMAZON_ARTICLES,
-            "GeekWire at 16:38 EDT (page metadata, agrees with its feed); credited as first by "
-            "The Verge, Xataka and تك عربي. Costs of $5bn were *not* confirmed.",
-        )
-        add_story(
-            w.conn,
-            "s-teams",
-            "Microsoft Teams outage hits Europe",
-            TEAMS_ARTICLES,
-            "The Register at 19:00 UTC (page metadata).",
-        )
-        add_story(w.conn, EVIL, HOSTILE_TITLE, EVIL_ARTICLES, "Evil Daily first; <b>$1</b> and $2 **bold**")
-        for citing, outlet, cited, kind, evidence in CITATIONS:
-            w.conn.execute(
-                "INSERT INTO citations VALUES (?, ?, ?, ?, ?)", [citing, outlet, cited, kind, evidence]
-            )
-        add_signals(w.conn)
-        # Linked to its service, but without an onset: the app finds the onset itself.
-        w.conn.execute("INSERT INTO story_outages (story_id, service) VALUES (?, 'Amazon')", [AMAZON])
+    """The known world, made by the real stages (see ``make_story_db``); built once per test process and
+    copied, because the stages take seconds."""
+    global _STORY_TEMPLATE
+    if _STORY_TEMPLATE is None or not _STORY_TEMPLATE.exists():
+        folder = Path(tempfile.mkdtemp(prefix="scooptrace-story-"))
+        _STORY_TEMPLATE = make_story_db(folder / "story.duckdb")
+    copy_database(_STORY_TEMPLATE, path)
     return path
 
 
-def add_story(conn: Conn, story_id: str, headline: str, articles: list[Row], evidence: str) -> None:
-    times = {aid: T0 + timedelta(minutes=minutes) for aid, _, _, _, minutes, _, _, _ in articles}
-    first_id = articles[0][0]
-    for aid, outlet, title, language, _, source, copy_of, url in articles:
-        insert_article(conn, aid, outlet, title, language, times[aid], None, source, url)
-        conn.execute(
-            "INSERT INTO story_timeline VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                story_id,
-                aid,
-                url,
-                outlet,
-                title,
-                language,
-                times[aid],
-                (times[aid] - times[first_id]).total_seconds(),
-                aid == first_id,
-                copy_of,
-            ],
-        )
-    outlets = {a[1] for a in articles}
-    languages = sorted({a[3] for a in articles})
-    conn.execute(
-        "INSERT INTO stories VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            story_id,
-            headline,
-            first_id,
-            articles[0][1],
-            times[first_id],
-            max(times.values()),
-            len(articles),
-            len(outlets),
-            languages,
-            evidence,
-        ],
-    )
+_STORY_TEMPLATE: Path | None = None
 
 
-def add_signals(conn: Conn) -> None:
-    """Complaints per minute: noise around 12, a rise from 16:02 New York time, a peak near 17:10."""
-    for minute, value in complaint_counts():
-        conn.execute(
-            "INSERT INTO signals VALUES ('downdetector', 'Amazon', ?, ?, 'complaints', NULL)",
-            [T0 + timedelta(minutes=minute), value],
+def make_story_db(path: Path) -> Path:
+    """``scooptrace import`` (scooptrace.pipeline.import_file) of the coverage (articles, stories, first reports, citations), two URLs no import
+    accepts planted in the article table (a hostile database the app must survive), then ``scooptrace
+    signals import`` of the complaint counts (the story lined up with its outage)."""
+    settings = load_settings(db=str(path), env={})
+    csv_path = write_story_csv(path.with_name(path.stem + "-coverage.csv"))
+    import_file(settings, csv_path, fmt=None, cluster=True)
+    with writer(path) as w:
+        for aid, url in HOSTILE_URLS.items():
+            w.conn.execute("UPDATE article SET url = ? WHERE article_id = ?", [url, ARTICLE_IDS[aid]])
+    complaints = write_signals_csv(path.with_name(path.stem + "-complaints.csv"))
+    points = parse_counts_csv(complaints.read_text(encoding="utf-8"), complaints.name, "Amazon").points
+    with writer(path) as w:
+        import_signals(w.conn, points)
+        update_reports(w.conn)
+    return path
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """A copy of a SQLite-catalog DuckLake: the catalog, its data folder, and the data path it records."""
+    target_files = data_folder_for(target)
+    shutil.copyfile(source, target)
+    shutil.copytree(data_folder_for(source), target_files)
+    with closing(sqlite3.connect(target)) as catalog, catalog:
+        catalog.execute(
+            "UPDATE ducklake_metadata SET value = ? WHERE key = 'data_path'",
+            [str(target_files.absolute()) + "/"],
         )
+
+
+def write_story_csv(path: Path) -> Path:
+    """Every article of the world as an import file, with the bodies the citations and copies come from."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle)
+        out.writerow(["url", "title", "outlet", "published_at", "language", "text"])
+        for aid, outlet, title, language, minutes, _, _, url in ALL_ARTICLES:
+            stamp = (T0 + timedelta(minutes=minutes)).isoformat()
+            out.writerow([import_url(aid, url), title, outlet, stamp, language, TEXTS.get(aid, "")])
+    return path
 
 
 def complaint_counts() -> list[tuple[int, float]]:
@@ -337,10 +349,8 @@ def write_import_csv(path: Path) -> Path:
         out = csv.writer(handle)
         out.writerow(["url", "title", "outlet", "published_at", "language", "summary"])
         for aid, outlet, title, language, minutes, _, _, url in AMAZON_ARTICLES + TEAMS_ARTICLES:
-            if not url.startswith("http"):
-                url = "https://evil.example/" + aid
             stamp = (T0 + timedelta(minutes=minutes)).isoformat()
-            out.writerow([url, title, outlet, stamp, language, title])
+            out.writerow([import_url(aid, url), title, outlet, stamp, language, title])
     return path
 
 

@@ -130,7 +130,7 @@ def test_hostile_headline_is_shown_as_text(page: Page, base_url: str) -> None:
     assert "<script>window.__pwned = 1</script>" in heading
     assert "$5bn" in heading and "[click](javascript:alert(1))" in heading
     evidence = page.get_by_test_id("stAlertContentInfo").first.inner_text()
-    assert "<b>$1</b> and $2 **bold**" in evidence
+    assert "Evil <b>Weekly</b> $2 **bold** at" in evidence  # the stored evidence names the hostile outlet
     assert any("__pwned" in tip for tip in hover_every_point(page))
     screenshot(page, "story-hostile.png")
     assert_nothing_ran(page)

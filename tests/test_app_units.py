@@ -13,9 +13,9 @@ import pytest
 
 from scooptrace import queries
 from scooptrace.pages import _export
-from scooptrace.pages._signals import detect_onset, markers_for
+from scooptrace.pages._signals import markers_for
 from scooptrace.pages._text import bidi_isolate, escape_markdown, format_lag, format_time, safe_url, zone
-from tests.app_fixtures import AMAZON, ARABIC_TITLE, T0, build_empty_db, build_story_db
+from tests.app_fixtures import AMAZON, ARABIC_TITLE, T0, TEAMS, build_empty_db, build_story_db
 
 
 @pytest.mark.parametrize(
@@ -79,16 +79,11 @@ def series(values: Sequence[float]) -> pd.DataFrame:
     return pd.DataFrame({"ts": [T0 + timedelta(minutes=i) for i in range(len(values))], "value": values})
 
 
-def test_onset_is_where_the_rise_begins_not_the_peak() -> None:
-    noise = [10, 12, 9, 11, 13, 10, 8, 12, 11, 10]
-    rise = [16, 40, 90, 200, 400, 800, 700, 300]
-    onset = detect_onset(series(noise + rise))
-    assert onset == T0 + timedelta(minutes=len(noise))
-
-
-def test_noise_has_no_onset() -> None:
-    assert detect_onset(series([10, 14, 7, 12, 30, 9, 11, 13, 8, 12, 10, 11])) is None
-    assert detect_onset(series([1, 2])) is None
+def test_no_stored_onset_no_onset_marker() -> None:
+    """The spike onset is the signals stage's: a complaint series without a stored onset gets no rule."""
+    values = [10, 12, 9, 11, 13, 10, 8, 12, 11, 10, 16, 40, 90, 200, 400, 800, 700, 300]
+    signals = series(values).assign(source="dd", service="Amazon", kind="complaints", text=None)
+    assert markers_for({"spike_onset_at": None}, signals) == []
 
 
 def test_markers_prefer_the_stage_columns() -> None:
@@ -108,9 +103,9 @@ def test_queries_on_story_db(tmp_path: Path) -> None:
     db = build_story_db(tmp_path / "s.duckdb")
     state = queries.db_status(db)
     assert state.has("stories", "story_timeline", "citations", "signals", "articles", "feed_status")
-    assert state.n_articles == 25
+    assert state.n_articles == 11
     flt = queries.StoryFilter(languages=("de",))
-    assert queries.stories(db, flt)["story_id"].tolist() == ["s-teams"]
+    assert queries.stories(db, flt)["story_id"].tolist() == [TEAMS]
     timeline = queries.story_timeline(db, AMAZON)
     assert timeline.loc[timeline["outlet"] == "Yahoo News", "syndicated_from_outlet"].item() == "AP"
     assert queries.story(db, "missing") is None

@@ -26,13 +26,9 @@ def render() -> None:
     state = _common.status()
     st.title("Outlets")
     st.caption("Who breaks stories first, who follows, and who gets credited by others.")
-    if state.has("outlet_stats"):
-        frame = _common.cached(queries.outlet_stats)(state.path)
-    elif _common.explain_missing(state, "story_timeline"):
-        st.caption("Computed from story_timeline (the outlet_stats view is not in this database yet).")
-        frame = _common.cached(queries.outlet_stats_from_timeline)(state.path)
-    else:
+    if not _common.explain_missing(state, "outlet_stats"):
         return
+    frame = _common.cached(queries.outlet_stats)(state.path)
     if frame.empty:
         st.info("No outlet has covered a story yet.")
         return

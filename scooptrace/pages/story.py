@@ -125,12 +125,13 @@ def key_figures(
     cols[2].metric(
         f"Outlets ({plural(int(info.get('n_articles') or 0), 'article')})", f"{info.get('n_outlets', 0)}"
     )
-    cols[3].metric("To 5 outlets", escape_markdown(time_to_outlets(timeline, 5) or "not yet"))
+    to_five = format_duration(stored_seconds(info, "seconds_to_5_outlets"))
+    cols[3].metric("To 5 outlets", escape_markdown(to_five or "not yet"))
     languages = info.get("languages") or []
     cols[4].metric("Languages", escape_markdown(", ".join(sorted(str(lang) for lang in languages)) or "?"))
     facts = []
-    if onset is not None and first_at is not None:
-        lag = (pd.Timestamp(first_at) - pd.Timestamp(onset.at)).total_seconds()
+    lag = stored_seconds(info, "spike_to_first_report_seconds", "lag_seconds")
+    if onset is not None and lag is not None:
         service = f"{info['service']} complaints" if info.get("service") else "Complaints"
         relation = "after" if lag >= 0 else "before"
         facts.append(
@@ -144,31 +145,30 @@ def key_figures(
     if facts:
         facts = [" ".join(facts)]
     if not timeline.empty:
-        facts.append(spread_sentence(timeline, zone_name))
+        facts.append(spread_sentence(info, zone_name))
     if any(facts):
         st.markdown("  \n".join(escape_markdown(fact) for fact in facts if fact))
 
 
-def spread_sentence(timeline: pd.DataFrame, zone_name: str) -> str:
-    """ "Reached en at 20:38 UTC, es +57 min, ar +1 h 52 min; 10 outlets: not yet." """
-    firsts = timeline.dropna(subset=["language"]).groupby("language")["published_at"].min().sort_values()
-    if firsts.empty:
+def spread_sentence(info: dict[str, Any], zone_name: str) -> str:
+    """ "Reached en at 20:38 UTC, es +57 min, ar +1 h 52 min; 10 outlets: not yet.", from the figures the
+    first-report stage stored (languages_reached, seconds_to_10_outlets): the page computes none itself."""
+    reached = [r for r in info.get("languages_reached") or [] if r and r.get("language")]
+    if not reached:
         return ""
-    start = timeline["published_at"].min()
-    parts = [f"{firsts.index[0]} at {format_time(firsts.iloc[0], zone_name, with_date=False)}"]
-    parts += [f"{lang} {format_lag((at - start).total_seconds())}" for lang, at in firsts.iloc[1:].items()]
-    ten = time_to_outlets(timeline, 10)
+    parts = [f"{reached[0]['language']} at {format_time(reached[0]['first_at'], zone_name, with_date=False)}"]
+    parts += [f"{r['language']} {format_lag(r.get('lag_seconds'))}" for r in reached[1:]]
+    ten = format_duration(stored_seconds(info, "seconds_to_10_outlets"))
     return f"Reached {', '.join(parts)}; 10 outlets: {'after ' + ten if ten else 'not yet'}."
 
 
-def time_to_outlets(timeline: pd.DataFrame, count: int) -> str | None:
-    """How long from the first report until ``count`` distinct outlets had covered the story."""
-    if timeline.empty:
-        return None
-    firsts = timeline.groupby("outlet")["published_at"].min().sort_values()
-    if len(firsts) < count:
-        return None
-    return format_duration((firsts.iloc[count - 1] - firsts.iloc[0]).total_seconds())
+def stored_seconds(info: dict[str, Any], *names: str) -> float | None:
+    """The first of the story's stored durations (seconds) that is known; None when none is."""
+    for name in names:
+        value = info.get(name)
+        if value is not None and not pd.isna(value):
+            return float(value)
+    return None
 
 
 # Widths in pixels add up to the ~930 px a 1400 px window leaves beside the sidebar: no sideways scrolling.
