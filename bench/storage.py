@@ -614,13 +614,16 @@ def print_costs(costs: list[RunCost], builds: list[BaseFacts]) -> None:
     print(
         "\n1. One run adding 1,000 articles (real `scooptrace ingest --no-cluster`, then `scooptrace cluster`)"
     )
+    print("   (x: ratio to the smallest size; stories s: the stories stage inside `cluster`, as it reports;")
+    print("    on disk: catalog + data folder before the run; run wrote: size after minus before)")
     print(f"{'articles':>10} {'build s':>8} {'ingest s':>9} {'x':>5} {'cluster s':>10} {'x':>5} "
-          f"{'on disk':>12} {'run wrote':>11} {'new':>5} {'cluster mode':>13}")  # fmt: skip
+          f"{'stories s':>10} {'on disk':>12} {'run wrote':>11} {'new':>5} {'cluster mode':>13}")  # fmt: skip
     for cost, built in zip(costs, builds, strict=True):
         print(
             f"{cost.articles:>10,} {built.seconds:8.1f} {cost.ingest_seconds:9.2f} "
             f"{cost.ingest_seconds / base.ingest_seconds:5.2f} {cost.cluster_seconds:10.2f} "
-            f"{cost.cluster_seconds / base.cluster_seconds:5.2f} {mb(cost.bytes_before):>12} "
+            f"{cost.cluster_seconds / base.cluster_seconds:5.2f} {cost.cluster_summary['seconds']:10.2f} "
+            f"{mb(cost.bytes_before):>12} "
             f"{mb(cost.bytes_after - cost.bytes_before):>11} {cost.new_articles:>5} {cost.cluster_summary['mode']:>13}"
         )
 
@@ -665,6 +668,10 @@ def run(sizes: list[int], workers: int, folder: Path) -> None:
                 flush=True,
             )
             timings.append(time_queries(db))
+            print(
+                "  queries ms: " + ", ".join(f"{k} {v * 1000:.0f}" for k, v in timings[-1].items()),
+                flush=True,
+            )
             builds.append(built)
             if size != sizes[-1]:
                 shutil.rmtree(data_folder_for(db), ignore_errors=True)
