@@ -23,6 +23,7 @@ Everything is written under a temporary folder (or --keep DIR), nothing into the
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import random
@@ -305,7 +306,7 @@ def _batches(plan: Plan, workers: int) -> Iterator[dict[str, pa.Table]]:
             yield future.result()
 
 
-def _insert_batch(conn: Any, batch: dict[str, pa.Table]) -> None:
+def _insert_batch(conn: Any, *, batch: dict[str, pa.Table]) -> None:
     for name, table in batch.items():
         conn.register(f"batch_{name}", table)
     try:
@@ -322,7 +323,7 @@ def build_base(db: Path, n_articles: int, now: datetime, workers: int = 0) -> Ba
     plan = make_plan(n_articles, now)
     with writer(db) as w:
         for batch in _batches(plan, workers):
-            w.run(lambda conn, b=batch: _insert_batch(conn, b))
+            w.run(functools.partial(_insert_batch, batch=batch))
         finish = _finish_sql(plan, now)
         w.run(lambda conn: [conn.execute(s) for s in finish])
         w.run(lambda conn: _record_state(conn, now))
@@ -397,7 +398,7 @@ def serve(world: World) -> ThreadingHTTPServer:
             pass
 
         def do_GET(self) -> None:
-            port = str(self.server.server_address[1]).encode()
+            port = str(httpd.server_address[1]).encode()
             feed = world.feeds.get(world.round, {}).get(self.path)
             body = feed if feed is not None else world.pages.get(self.path)
             if body is None:
