@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/app.py
 	$(BIN)/python bench/alerts.py
 	$(BIN)/python bench/dates.py
+	$(BIN)/python bench/storage.py
 
 # Publication times on the saved real pages (tests/data/pages) behind weak feeds.
 bench-dates: $(STAMP)
