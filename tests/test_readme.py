@@ -197,3 +197,25 @@ def test_readme_exports_name_the_database() -> None:
     assert exports
     for where, words in exports:
         assert "--db" in words, f"{where}: scooptrace export without --db reads ./scooptrace.ducklake"
+
+
+def test_readme_toml_blocks_load(tmp_path: Path) -> None:
+    """A TOML block is either a feeds file (``[[feed]]``) or a settings file; both load as written."""
+    from common.settings import load_settings
+    from ingest.feeds import parse_toml_feeds
+
+    blocks = code_blocks(README.read_text(encoding="utf-8"), "toml")
+    assert len(blocks) >= 3
+    for line, block in blocks:
+        if "[[feed]]" in block:
+            specs = parse_toml_feeds(block.encode(), f"README.md:{line}")
+            assert specs and all(spec.url.startswith("https://") for spec in specs)
+            continue
+        path = tmp_path / f"settings-{line}.toml"
+        path.write_text(block, encoding="utf-8")
+        settings = load_settings(config=str(path), env={})
+        assert settings.db == "scooptrace.ducklake"
+        if "smtp_host" in block:
+            assert settings.alerts.smtp_host == "smtp.example.org"
+        if "[fetch]" in block:
+            assert settings.fetch.max_body_bytes == 10 * 1024 * 1024
