@@ -219,3 +219,33 @@ def test_readme_toml_blocks_load(tmp_path: Path) -> None:
             assert settings.alerts.smtp_host == "smtp.example.org"
         if "[fetch]" in block:
             assert settings.fetch.max_body_bytes == 10 * 1024 * 1024
+
+
+def github_anchor(heading: str) -> str:
+    """The id GitHub gives a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def test_readme_links_resolve() -> None:
+    """Every #anchor of the README names a heading, and every linked file exists."""
+    text = README.read_text(encoding="utf-8")
+    outside_code = re.sub(r"```.*?```", "", text, flags=re.DOTALL)
+    anchors: set[str] = set()
+    for heading in re.findall(r"^#{1,6} (.+)$", outside_code, flags=re.MULTILINE):
+        anchor = github_anchor(heading)
+        n = 1
+        while anchor in anchors:  # GitHub numbers repeated headings: -1, -2, ...
+            anchor = f"{github_anchor(heading)}-{n}"
+            n += 1
+        anchors.add(anchor)
+    links = re.findall(r"\]\(([^)\s]+)\)", outside_code)
+    assert len(links) >= 20
+    for link in links:
+        if link.startswith("http"):
+            continue
+        target, _, anchor = link.partition("#")
+        if target:
+            assert (ROOT / target).exists(), f"README links to a missing file: {link}"
+        elif anchor:
+            assert anchor in anchors, f"README links to a missing heading: #{anchor}"
