@@ -15,7 +15,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def db_options(
-    func: F, db_help: str = "DuckDB file (default: $SCOOPTRACE_DB, else ./scooptrace.duckdb)."
+    func: F,
+    db_help: str = "Database: a DuckLake catalog file or a postgresql:// URL "
+    "(default: $SCOOPTRACE_DB, else ./scooptrace.ducklake).",
 ) -> F:
     """``--db`` and ``--config`` on every command, as INTERFACE.md promises."""
     func = click.option(

@@ -15,7 +15,7 @@ from scooptrace.options import build_settings, db_options
 def register(cli: click.Group) -> None:
 
     @cli.command("demo")
-    @functools.partial(db_options, db_help="DuckDB file (default: build/demo/scooptrace-demo.duckdb).")
+    @functools.partial(db_options, db_help="Database file (default: build/demo/scooptrace-demo.duckdb).")
     @click.option(
         "--port", type=click.IntRange(1, 65535), default=8501, show_default=True, help="The app's port."
     )
