@@ -55,11 +55,11 @@ import pyarrow as pa  # noqa: E402
 from alerts.run import LAST_RUN_KEY  # noqa: E402
 from cluster.params import DEFAULT_PARAMS  # noqa: E402
 from cluster.report_store import citation_fingerprint, outlet_directory  # noqa: E402
-from storage.reports import METHOD  # noqa: E402
 from cluster.store import clustering_fingerprint  # noqa: E402
 from scooptrace import queries  # noqa: E402
 from storage.connection import data_folder_for, open_reader, writer  # noqa: E402
 from storage.maintenance import maybe_maintain  # noqa: E402
+from storage.reports import METHOD  # noqa: E402
 
 # The shape of the synthetic world. Why each value:
 # - BASE_OUTLETS: a large national monitoring list; LOCAL_OUTLETS of them are the ones served locally.
