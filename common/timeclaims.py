@@ -128,7 +128,7 @@ def parse_time_claim(raw: str | None, origin: str) -> TimeClaim | None:
         return None
     text = " ".join(raw.split())
     if _EPOCH_SECONDS.fullmatch(text):
-        moment = datetime.fromtimestamp(float(text), UTC).replace(tzinfo=None, microsecond=0)
+        moment = datetime.fromtimestamp(float(text), UTC).replace(tzinfo=None)
         return TimeClaim(origin, raw, ZONED, SECOND, moment, timedelta(0), "epoch seconds")
     if _ISO_START.match(text):
         parsed = _parse_iso(text)

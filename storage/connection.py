@@ -19,10 +19,11 @@ import importlib.util
 import logging
 import os
 import random
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -427,6 +428,8 @@ def writer(
             Path(location.data_path).mkdir(parents=True, exist_ok=True)
         # Making the catalog and migrating it happen one writer at a time (shards may start together).
         with writer_lock(location, "schema", SCHEMA_LOCK_WAIT_SECONDS):
+            if location.path is not None:
+                use_wal(location.path)
             w = Writer(location)
             try:
                 migrations.migrate(w.conn)
@@ -438,6 +441,18 @@ def writer(
             maintenance.maybe_maintain(w.conn, LAKE)
         finally:
             w.close()
+
+
+def use_wal(path: Path) -> None:
+    """Put a SQLite catalog in WAL mode (kept in the file): a reader's open read transaction then never
+    blocks a writer's commit, which the default rollback journal does ("Failed to commit DuckLake
+    transaction" for an ingest while `scooptrace sql` sits on a query)."""
+    try:
+        with closing(sqlite3.connect(path, timeout=5)) as catalog:
+            if catalog.execute("PRAGMA journal_mode").fetchone() != ("wal",):
+                catalog.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.Error as exc:  # held by a reader this very moment: the next writer sets it
+        log.info("catalog=%s journal mode not changed now: %s", path, exc)
 
 
 def ensure_database(db: str | Path, lock_wait_seconds: float = 10.0, data_path: str | None = None) -> None:

@@ -78,14 +78,14 @@ def test_reader_holding_database_during_ingest(
     many_articles(server, 3)
     feeds = opml(tmp_path / "feeds.opml", [("Outlet", server.url("/feed.xml"))])
     assert ingest(db_path, feeds, fast_config).returncode == 0
-    reader = open_reader(db_path)  # like `duckdb -readonly` left open for an hour
+    reader = open_reader(db_path)  # like `scooptrace sql` left open for an hour, mid-result
     try:
-        before = reader.execute("SELECT count(*) FROM articles").fetchone()
+        result_left_open = reader.execute("SELECT article_id FROM articles")
+        assert result_left_open.fetchone() is not None  # a read transaction stays open on the catalog
         many_articles(server, 6)
         for _ in range(2):
             result = ingest(db_path, feeds, fast_config)
-            assert result.returncode == 0, result.stderr
-        assert reader.execute("SELECT count(*) FROM articles").fetchone() == before  # its snapshot holds
+            assert result.returncode == 0, result.stderr  # the reader never makes the writer fail
     finally:
         reader.close()
     assert rows(db_path, "SELECT count(*) FROM articles") == [(6,)]  # a new reader sees the new data
@@ -209,8 +209,18 @@ def test_every_command_has_help(db_path: Path) -> None:
     ):
         result = run_cli(*command, "--help")
         assert result.returncode == 0 and "Usage:" in result.stdout, command
+    missing = run_cli("feeds", "list", "--json", env={"SCOOPTRACE_DB": str(db_path)})
+    assert missing.returncode == 1 and f"no database at {db_path}" in missing.stderr  # a typo is named
+    assert (
+        run_cli(
+            "feeds", "add", "https://example.org/feed.xml", env={"SCOOPTRACE_DB": str(db_path)}
+        ).returncode
+        == 0
+    )
     env_db = run_cli("feeds", "list", "--json", env={"SCOOPTRACE_DB": str(db_path)})
-    assert env_db.returncode == 0 and json.loads(env_db.stdout) == []
+    assert env_db.returncode == 0 and [f["feed_url"] for f in json.loads(env_db.stdout)] == [
+        "https://example.org/feed.xml"
+    ]
 
 
 def test_import_with_no_usable_row_exits_2(tmp_path: Path, db_path: Path) -> None:

@@ -27,7 +27,7 @@ LABELLED_SETS = (
     "citations_test.csv",
     "citations_final.csv",
 )
-LABELLED_DIR = Path(__file__).resolve().parent.parent / "tests" / "data"
+LABELLED_DIR = Path(__file__).resolve().parents[2] / "tests" / "data"
 _FEED_SUFFIXES = (".xml", ".atom", ".rss", ".feed")
 
 
