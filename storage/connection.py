@@ -157,6 +157,9 @@ def _connect(location: Location, read_only: bool) -> duckdb.DuckDBPyConnection:
         conn.execute(f"USE {LAKE}")
     except duckdb.Error as exc:
         conn.close()
+        if read_only and "creating a new DuckLake is explicitly disabled" in str(exc):
+            # The first writer has made the catalog file but not its tables yet.
+            raise DatabaseError(f"no database at {location.display} yet: it is being created") from exc
         raise DatabaseError(f"cannot open database {location.display}: {_short(exc)}") from exc
     return conn
 
@@ -428,7 +431,8 @@ def writer(
             Path(location.data_path).mkdir(parents=True, exist_ok=True)
         # Making the catalog and migrating it happen one writer at a time (shards may start together).
         with writer_lock(location, "schema", SCHEMA_LOCK_WAIT_SECONDS):
-            if location.path is not None:
+            created = location.path is not None and not location.exists()
+            if location.path is not None and not created:
                 use_wal(location.path)
             w = Writer(location)
             try:
@@ -441,6 +445,8 @@ def writer(
             maintenance.maybe_maintain(w.conn, LAKE)
         finally:
             w.close()
+            if created and location.path is not None:
+                use_wal(location.path)  # a new catalog: once DuckLake has made it (readers may open it then)
 
 
 def use_wal(path: Path) -> None:

@@ -103,6 +103,9 @@ class Reader(threading.Thread):
                     db.query(self.db_path, "SELECT feed_url, next_due_at, stale FROM feed_status")
                     self.queries += 1
                 except Exception as exc:  # every failure is a finding
+                    if not self.queries and "no database at" in str(exc):
+                        time.sleep(0.05)
+                        continue  # the first run is still making the catalog: nothing to read yet
                     self.errors.append(f"{type(exc).__name__}: {exc}")
             time.sleep(0.05)
 
