@@ -37,7 +37,8 @@ def unify_script(text: str) -> str:
 
 def normalize(text: str) -> str:
     """``unify_script`` and case folding: the form every comparison of words uses. Idempotent."""
-    return unify_script(text).casefold().translate(_TRANSLATE)
+    # Case folding maps no character into or out of the table above, so one pass of it suffices.
+    return unicodedata.normalize("NFKC", text).casefold().translate(_TRANSLATE)
 
 
 def plural(count: int, noun: str, many: str | None = None) -> str:

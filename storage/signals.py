@@ -5,7 +5,7 @@ links to stories (``story_signal``). Plain data in and out; ``cluster.report_sto
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import datetime
 
 from storage.helpers import Conn, registered, utc
@@ -151,20 +151,5 @@ def replace_story_signals(
     if links:
         conn.executemany(
             "INSERT INTO story_signal VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                [
-                    o.story_id,
-                    o.service,
-                    o.onset_at,
-                    o.peak_at,
-                    o.peak_value,
-                    o.first_report_at,
-                    o.lag_seconds,
-                    o.statement_at,
-                    o.statement_text,
-                    o.summary,
-                    now,
-                ]
-                for o in links
-            ],
+            [[*astuple(o), now] for o in links],
         )
