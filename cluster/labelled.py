@@ -73,6 +73,7 @@ def read_labelled_csv(path: Path) -> LabelledSet:
                 summary=row.get("summary") or "",
                 text=row.get("text") or "",
                 canonical_article_id=ids.get(canonical) if canonical else None,
+                precise_time=bool((row.get("published_at") or "").strip()),
             )
         )
         gold[article_id] = row["story"]

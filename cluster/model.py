@@ -20,6 +20,10 @@ class ArticleIn:
     # The article that this one's rel=canonical link points to, resolved by the shell (another outlet's
     # article: a syndicated copy). None when there is no such link or it points to this article itself.
     canonical_article_id: str | None = None
+    # The publication time is known to the minute or better (a feed or page time with a clock time). False
+    # for a day-only date, an interval or a stand-in (first seen): such a time says nothing about which
+    # articles came out together, so the burst prior (ClusterParams.burst_*) ignores it.
+    precise_time: bool = True
 
     @property
     def sort_key(self) -> tuple[float, str]:

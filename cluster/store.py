@@ -25,6 +25,7 @@ from cluster.params import ALGORITHM_VERSION, DEFAULT_PARAMS, ClusterParams
 from cluster.stories import Clusterer
 from cluster.text import DATA_DIR
 from common.text import plural
+from common.timeclaims import MINUTE, SECOND
 
 # Characters of the body read from the database: enough for the lead (40 words) and the syndication
 # comparison (ClusterParams.syndication_chars after whitespace is collapsed).
@@ -32,10 +33,13 @@ BODY_CHARS = DEFAULT_PARAMS.syndication_chars
 # Articles read (and members written) per page: memory stays bounded whatever the size of the database.
 PAGE_ROWS = 50_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Publication times known to the minute or better: only they say which articles came out together (the burst
+# prior of the clustering). A day-only date or an interval (precision "day", "bound") does not.
+PRECISE = (SECOND, MINUTE)
 _ARTICLE_COLUMNS = f"""
     a.article_id, a.title, epoch_us(a.published_at) AS published_us, coalesce(a.outlet, '') AS outlet,
     a.language, coalesce(a.summary, '') AS summary, coalesce(left(a.text, {BODY_CHARS}), '') AS text,
-    a.canonical_url, a.url
+    a.canonical_url, a.url, a.published_at_precision
 """
 
 
@@ -408,6 +412,7 @@ def _load_articles(
             summary=row[5],
             text=row[6],
             canonical_article_id=canonical.get(row[0]),
+            precise_time=row[9] in PRECISE,
         )
         for row in rows
     ]

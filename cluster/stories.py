@@ -13,6 +13,7 @@ stories and the token statistics gives exactly what a rebuild gives.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import heapq
 import math
@@ -51,9 +52,11 @@ class _Story:
         "member_ids",
         "n",
         "outlets",
+        "recent",
         "rep_keys",
         "representatives",
         "seq",
+        "small",
         "story_id",
     )
 
@@ -72,6 +75,11 @@ class _Story:
         self.rep_keys: list[tuple[float, str]] = []  # their members' sort keys
         self.member_ids: list[str] = []
         self.outlets: set[str] = set()
+        # Precise publication times of the members of the last burst_hours (before the latest), sorted.
+        self.recent: list[float] = []
+        # While the story is small (second_look_members or fewer): each member's features, outlet and time
+        # precision, to compare them again with a grown story (the second look).
+        self.small: list[tuple[Features, str, bool]] = []
 
     def deadline(self, params: ClusterParams) -> float:
         return min(self.last_ts + params.open_gap_hours * 3600, self.first_ts + params.max_span_hours * 3600)
@@ -180,7 +188,7 @@ class Clusterer:
             story = self._story_of.get(copy[0])
             if story is not None:
                 return story, 1.0, copy[0], copy[1]
-        best = self._best_story(features, weights, ts, article.outlet)
+        best = self._best_story(features, weights, ts, article.outlet, article.precise_time)
         origin: str | None = copy[0] if copy is not None else None
         evidence: str | None = copy[1] if copy is not None else None
         if best is None or best.score < self.params.join_threshold:
@@ -188,13 +196,13 @@ class Clusterer:
         return best.story, round(best.score, 4), origin, evidence
 
     def _best_story(
-        self, features: Features, weights: dict[str, float], ts: float, outlet: str
+        self, features: Features, weights: dict[str, float], ts: float, outlet: str, precise: bool
     ) -> _Scored | None:
         """The best-scoring candidate at or above the join threshold, ties to the earlier story."""
         best: _Scored | None = None
         floor = self.params.join_threshold
         for story in self._candidates(features, weights):
-            score = self._similarity(story, features, weights, ts, outlet, floor)
+            score = self._similarity(story, features, weights, ts, outlet, floor, precise)
             if score < floor:
                 continue
             if best is None or score > best.score or (score == best.score and story.seq < best.story.seq):
@@ -233,8 +241,10 @@ class Clusterer:
         ts: float,
         outlet: str,
         floor: float,
+        precise: bool,
     ) -> float:
-        """Similarity of the article to the story (0..1); -1 as soon as it cannot reach ``floor``."""
+        """Similarity of the article to the story (0..1, up to 1 + burst_bonus in a burst); -1 as soon as
+        it cannot reach ``floor``."""
         p = self.params
         gap = max(0.0, ts - story.last_ts) / (p.open_gap_hours * 3600)
         factor = 1 - p.time_penalty * min(1.0, gap)
@@ -242,6 +252,8 @@ class Clusterer:
             factor *= 1 - p.same_outlet_penalty
         if story.n == 1:
             factor *= 1 - p.singleton_margin
+        if precise and len(story.recent) > 1 and p.burst_bonus:
+            factor *= 1 + p.burst_bonus * self._burst(story, ts, features)
         score = self._coverage(story, weights, features)
         main = story.main_language
         cross = 0.0
@@ -254,6 +266,23 @@ class Clusterer:
         for rep in story.representatives:
             fuzzy = max(fuzzy, ratio(features.fuzzy_title, rep))
         return max(score + p.fuzzy_weight * fuzzy / 100.0, cross) * factor
+
+    def _burst(self, story: _Story, ts: float, features: Features) -> float:
+        """How far the story is into a burst at ``ts`` (0..1). 0 unless the article shares a plain word of
+        the story's core (not a name from aliases.toml, not an event word) and names no other entity."""
+        p = self.params
+        recent = len(story.recent) - bisect.bisect_left(story.recent, ts - p.burst_hours * 3600)
+        if recent < 2:
+            return 0.0
+        core = story.core
+        if not any(token in core and token[0] not in PORTABLE_HEADS for token in features.title_tokens):
+            return 0.0
+        # An article naming another company than the story does is another story, however hot this one.
+        names = [token for token in features.title_tokens if token[0] == ENTITY]
+        other_name = names and not any(token in story.counts for token in names)
+        if other_name and any(token[0] == ENTITY for token in core):
+            return 0.0
+        return min(1.0, (recent - 1) / max(1, p.burst_members - 1))
 
     def _coverage(self, story: _Story, weights: dict[str, float], features: Features) -> float:
         """Weighted agreement of article and story, blended: the article's weight found in the story profile
@@ -329,6 +358,8 @@ class Clusterer:
             and max(other.n, story.n) >= p.merge_min_members
             and self._profile_cosine(story, other, weights) >= p.merge_threshold
         ]
+        if n >= 4 and p.second_look_threshold:
+            alike.extend(self._second_look(story, {story.seq, *(other.seq for other in alike)}))
         if not alike:
             return story, ()
         group = sorted([story, *alike], key=lambda s: s.seq)
@@ -336,6 +367,33 @@ class Clusterer:
         for source in group[1:]:
             self._absorb(target, source)
         return target, tuple(sorted(s.story_id for s in group[1:]))
+
+    def _second_look(self, story: _Story, taken: set[int]) -> list[_Story]:
+        """Small open fragments (``second_look_members`` or fewer) that share the story's core and whose
+        every member, compared now with the grown story, reaches ``second_look_threshold``."""
+        p = self.params
+        shared: dict[int, float] = {}
+        stories = self._stories
+        for token in sorted(story.core):
+            weight = story.core[token]
+            for seq in sorted(self._postings.get(token, ())):
+                if seq in taken or not stories[seq].small:
+                    continue
+                shared[seq] = shared.get(seq, 0.0) + weight
+        ranked = sorted(sorted(shared), key=shared.__getitem__, reverse=True)[: p.second_look_candidates]
+        assert self._last_key is not None
+        now = self._last_key[0]
+        floor = p.second_look_threshold
+        found = []
+        for seq in ranked:
+            other = stories[seq]
+            if all(
+                self._similarity(story, features, self._weights(features), now, outlet, floor, precise)
+                >= floor
+                for features, outlet, precise in other.small
+            ):
+                found.append(other)
+        return found
 
     def _merge_candidates(self, story: _Story, weights: dict[str, float]) -> list[_Story]:
         """Open stories sharing the story's most specific core tokens (``block_tokens`` of them, by weight),
@@ -418,6 +476,9 @@ class Clusterer:
         target.representatives = [founder[1], *(r for _, r in latest)]
         target.member_ids.extend(source.member_ids)
         target.outlets |= source.outlets
+        target.recent = sorted([*target.recent, *source.recent])
+        # (the order of the small members does not matter: the second look needs all of them to agree)
+        target.small = [*target.small, *source.small] if target.n <= p.second_look_members else []
         for article_id in source.member_ids:
             self._story_of[article_id] = target
         for token in source.counts:
@@ -514,6 +575,15 @@ class Clusterer:
         story.member_ids.append(article.article_id)
         if article.outlet:
             story.outlets.add(article.outlet)
+        if article.precise_time:
+            recent = story.recent
+            recent.append(article.sort_key[0])
+            if recent[0] < recent[-1] - p.burst_hours * 3600:
+                del recent[: bisect.bisect_left(recent, recent[-1] - p.burst_hours * 3600)]
+        if story.n <= p.second_look_members:
+            story.small.append((features, article.outlet, article.precise_time))
+        else:
+            story.small = []
         self._story_of[article.article_id] = story
         if origin is not None:
             self._origin_of[article.article_id] = origin

@@ -68,10 +68,10 @@ def test_incremental_with_merges_and_late_arrivals_equals_rebuild(
 
 
 def test_a_late_article_undoes_a_merge_of_earlier_members(conn: duckdb.DuckDBPyConnection) -> None:
-    """The 31st article (by time) arrives last. Without it, a later article merged a story whose members
+    """The 7th article (by time) arrives last. Without it, a later article merged a story whose members
     came before it; the replay must move those members back and decide the merge again."""
     rows = sorted(outage_rows(), key=lambda r: r["published_at"])
-    late = rows.pop(30)
+    late = rows.pop(6)
     insert_articles(conn, rows)
     update_stories(conn, params=MERGING)
     before = dict(conn.execute("SELECT article_id, story_id FROM story_member").fetchall())
