@@ -9,10 +9,11 @@ from __future__ import annotations
 import tomllib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
-from cluster.labelled import read_labelled_csv
+from cluster.labelled import ONE_WINDOW, read_labelled_csv
 from cluster.model import ArticleIn
 from cluster.params import DEFAULT_PARAMS, ClusterParams
 from cluster.stories import cluster_articles
@@ -104,10 +105,34 @@ def evaluate_articles(
     return evaluate(gold, predicted)
 
 
-def evaluate_file(path: Path, params: ClusterParams = DEFAULT_PARAMS) -> Evaluation:
+# How ``evaluate_file`` treats the file's publication times: "given" as written; "none" every article at one
+# instant with no precise time (what the words alone achieve: the burst prior never applies); "concurrent"
+# every gold story moved to start at the file's first instant, its own spread kept (all stories break at
+# once: how much the burst prior costs when bursts overlap).
+TIMES = ("given", "none", "concurrent")
+
+
+def retime(articles: Sequence[ArticleIn], gold: Mapping[str, str], times: str) -> list[ArticleIn]:
+    """The articles with their publication times treated as ``times`` says (see TIMES)."""
+    if times == "given":
+        return list(articles)
+    if times == "none":
+        return [replace(a, published_at=ONE_WINDOW, precise_time=False) for a in articles]
+    if times != "concurrent":
+        raise ValueError(f"times must be one of {', '.join(TIMES)}, not {times!r}")
+    start = min((a.published_at for a in articles), default=ONE_WINDOW)
+    first: dict[str, datetime] = {}
+    for a in articles:
+        label = gold[a.article_id]
+        first[label] = min(first.get(label, a.published_at), a.published_at)
+    return [replace(a, published_at=start + (a.published_at - first[gold[a.article_id]])) for a in articles]
+
+
+def evaluate_file(path: Path, params: ClusterParams = DEFAULT_PARAMS, times: str = "given") -> Evaluation:
     """B-cubed and pairwise figures of the clustering on one labelled CSV (see cluster.labelled)."""
     labelled = read_labelled_csv(path)
-    return evaluate_articles(labelled.articles, labelled.gold, params)
+    articles = retime(labelled.articles, labelled.gold, times)
+    return evaluate_articles(articles, labelled.gold, params)
 
 
 def default_files() -> list[Path]:

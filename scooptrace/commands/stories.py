@@ -37,19 +37,31 @@ def register(cli: click.Group) -> None:
     @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, exists=True))
     @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON, one line per file.")
     @click.option("--gate", is_flag=True, help="Exit 1 when a file falls below its pinned figures.")
-    def eval_clusters(files: tuple[str, ...], as_json: bool, gate: bool) -> None:
+    @click.option(
+        "--times",
+        type=click.Choice(["given", "none", "concurrent"]),
+        default="given",
+        show_default=True,
+        help="given: the files' times. none: every article at one instant (the words alone). concurrent: "
+        "every gold story starts at the same instant (all bursts overlap).",
+    )
+    def eval_clusters(files: tuple[str, ...], as_json: bool, gate: bool, times: str) -> None:
         """Cluster labelled CSVs (columns story, title; optional url, outlet, published_at, url_date,
         language, summary, text) with the same code and print B-cubed and pairwise precision, recall and F1.
         Without FILES: both shared dev sets (when beside the checkout) and the bundled outage set."""
         from cluster.evaluate import default_files, evaluate_file, gate_failures, read_gate, table
 
         paths = [Path(file) for file in files] or default_files()
-        results = [(path.name, evaluate_file(path)) for path in paths]
+        results = [(path.name, evaluate_file(path, times=times)) for path in paths]
         if as_json:
             for path, (_, result) in zip(paths, results, strict=True):
-                click.echo(json.dumps({"file": str(path), **result.as_dict()}))
+                click.echo(json.dumps({"file": str(path), "times": times, **result.as_dict()}))
         else:
+            if times != "given":
+                click.echo(f"times: {times}")
             click.echo(table(results))
+        if gate and times != "given":
+            raise click.UsageError("--gate pins the figures with the files' own times: drop --times")
         if gate:
             floors = {floor.file: floor for floor in read_gate()}
             failures = [
