@@ -18,8 +18,10 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)
 
+# One test file per worker process, as many workers as cores: a file's fixtures (a demo database, a server)
+# are built once, and the slow files run side by side.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
