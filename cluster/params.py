@@ -5,8 +5,9 @@ tests/data/cluster_outages.csv (outage coverage in en/ar/es/fr/de with confusabl
 profile_share and article_side then on ../shared/data/uci-stories-dev.csv (29 big real stories), with
 slugs-dev as the precision check; the burst prior and the second look last, on stories-dev with its times as
 given and made concurrent. The figures quoted for the earlier values were measured before the later ones
-existed. ``scooptrace eval-clusters`` prints the figures; cluster/data/eval_gate.toml pins them. Changing any value changes ``fingerprint()``, and the next
-``update_stories`` then rebuilds instead of mixing old and new decisions.
+existed. ``scooptrace eval-clusters`` prints the figures; cluster/data/eval_gate.toml pins them. Changing
+any value changes ``fingerprint()``, and the next ``update_stories`` then rebuilds instead of mixing old and
+new decisions.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class ClusterParams:
     same_outlet_penalty: float = 0.15
     # A story of one article has no core yet: matching it is a pairwise guess, so it needs more evidence
     # (the score is multiplied by 1 - margin). dev: 0 -> 0.712, 0.2 -> 0.741, 0.3 -> 0.744; 0.3 breaks
-    # true cross-wording pairs of the pair table (tests/test_cluster_pairs.py), 0.2 does not.
+    # true cross-wording pairs of the pair table (tests/cluster/test_cluster_pairs.py), 0.2 does not.
     singleton_margin: float = 0.2
 
     # --- weights of a token -------------------------------------------------------------------------------
@@ -169,7 +170,7 @@ class ClusterParams:
     # At most this many sampled shingles per body (the smallest hashes, a fixed choice too): bounds memory.
     syndication_max_shingles: int = 128
     # A body is a copy when it shares at least this part of the smaller of the two samples. Worked cases
-    # (tests/test_cluster_core.py): a partner's light edit of a wire story shares ~0.75-0.95, the wire text
+    # (tests/cluster/test_cluster_core.py): a partner's light edit of a wire story shares ~0.75-0.95, the wire text
     # wrapped in another site's newsletter box and related links ~0.9 (the furniture is only in the larger
     # sample), a report that quotes the wire's first sentence and goes on in its own words ~0.2-0.3.
     syndication_containment: float = 0.6

@@ -1,6 +1,6 @@
 """The SQL page's sandbox: one read-only SELECT over the database, and no way into the machine.
 
-Layers, each enough on its own for the escapes it names (tests/test_app_sql.py tries them all):
+Layers, each enough on its own for the escapes it names (tests/app/test_app_sql.py tries them all):
 
 1. Only a single statement of type SELECT is accepted (``duckdb.extract_statements``): ATTACH, COPY, EXPORT,
    INSTALL, LOAD, PRAGMA, SET, CALL, CREATE, USE ... are refused before anything runs.

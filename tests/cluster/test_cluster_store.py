@@ -17,7 +17,7 @@ from cluster.store import update_stories
 from storage import connection as db
 from storage.connection import open_reader
 
-OUTAGES = Path(__file__).parent / "data" / "cluster_outages.csv"
+OUTAGES = Path(__file__).parent.parent / "data" / "cluster_outages.csv"
 SCOOPTRACE = str(Path(sys.executable).parent / "scooptrace")
 NOW = datetime(2025, 10, 8, tzinfo=UTC)
 

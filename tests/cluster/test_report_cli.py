@@ -13,7 +13,7 @@ from common.errors import UsageError
 from scooptrace.commands.signals import register
 from storage.connection import open_reader
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent.parent / "data"
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from scooptrace.cli import cli, register_commands
 from tests.conftest import SCOOPTRACE, Item, opml, page, rss
 from tests.localserver import LocalServer, Reply
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from storage import connection as db
 from tests.conftest import SCOOPTRACE, Item, ingest, opml, page, rows, rss
+from tests.ingest.test_ingest_lifecycle import descendants, living
 from tests.localserver import LocalServer, Reply, Request
-from tests.test_ingest_lifecycle import descendants, living
 
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
 HTML = {"Content-Type": "text/html; charset=utf-8"}

@@ -17,7 +17,7 @@ from cluster.params import DEFAULT_PARAMS, ClusterParams
 from cluster.stories import Clusterer, cluster_articles, resolve_merges, story_id_for
 from common.errors import UsageError
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent.parent / "data"
 OUTAGES = DATA / "cluster_outages.csv"
 
 

@@ -26,7 +26,7 @@ from tests.app_fixtures import (
     build_story_db,
 )
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+APP = str(Path(__file__).resolve().parent.parent.parent / "app.py")
 PAGES = ("stories", "story", "outlets", "feeds", "sql")
 
 

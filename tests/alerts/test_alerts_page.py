@@ -15,8 +15,8 @@ from common.settings import load_settings
 from scooptrace.pipeline import import_file
 from storage.connection import writer
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-DATA = Path(__file__).parent / "data"
+APP = str(Path(__file__).resolve().parent.parent.parent / "app.py")
+DATA = Path(__file__).parent.parent / "data"
 
 
 def open_alerts(monkeypatch: pytest.MonkeyPatch, db: Path) -> AppTest:

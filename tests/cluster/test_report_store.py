@@ -14,7 +14,7 @@ from cluster.signals import parse_counts_csv, parse_status_feed
 from storage.connection import open_reader, writer
 
 T = datetime(2026, 10, 6, 20, 38, tzinfo=UTC)  # 13:38 PDT, 16:38 EDT
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent.parent / "data"
 
 # article_id, outlet, url, minutes after T, source, feed_raw, page_raw, language, copy_of, text
 ARTICLES = [

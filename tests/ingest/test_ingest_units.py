@@ -133,7 +133,7 @@ def test_toml_feeds_and_round_trip(tmp_path: Path) -> None:
 
 
 def test_shipped_feed_list_is_valid() -> None:
-    specs = load_feeds_file(Path(__file__).parent.parent / "feeds" / "tech-news.opml")
+    specs = load_feeds_file(Path(__file__).parent.parent.parent / "feeds" / "tech-news.opml")
     assert len(specs) >= 30
     assert {"en", "ar"} <= {s.language for s in specs}
     assert any(s.outlet == "GeekWire" for s in specs)

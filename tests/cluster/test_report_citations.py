@@ -24,7 +24,7 @@ from cluster.citations import (
 )
 from common.urls import normalize_url
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent.parent / "data"
 # Pinned quality of mention detection (CONVENTIONS: an evaluation gate). A drop below fails.
 GATES = {
     "citations_sentences.csv": (1.0, 1.0),

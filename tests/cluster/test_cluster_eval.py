@@ -21,7 +21,7 @@ from cluster.evaluate import (
 )
 from scooptrace.commands import stories
 
-OUTAGES = Path(__file__).parent / "data" / "cluster_outages.csv"
+OUTAGES = Path(__file__).parent.parent / "data" / "cluster_outages.csv"
 
 
 @click.group()

@@ -13,7 +13,7 @@ import pytest
 from cluster.params import DEFAULT_PARAMS
 from cluster.store import update_stories
 from storage import connection as db
-from tests.test_cluster_store import insert_articles, outage_rows, snapshot
+from tests.cluster.test_cluster_store import insert_articles, outage_rows, snapshot
 
 # Articles join only on close wording, so the outage corpus falls into fragments the merge pass joins.
 MERGING = replace(DEFAULT_PARAMS, join_threshold=0.7, merge_min_members=1)

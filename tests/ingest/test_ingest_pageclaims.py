@@ -16,7 +16,7 @@ from ingest.dates import page_time
 from ingest.extract import extract_page
 from ingest.pageclaims import read_page_claims, url_date
 
-PAGES = Path(__file__).parent / "data" / "pages"
+PAGES = Path(__file__).parent.parent / "data" / "pages"
 
 
 def tree(html: str):

@@ -21,7 +21,7 @@ from cluster.signals import (
     parse_timestamp,
 )
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent.parent / "data"
 T0 = datetime(2026, 10, 6, 18, 0, tzinfo=UTC)
 
 

@@ -186,7 +186,7 @@ def test_feeds_commands(tmp_path: Path, db_path: Path) -> None:
         "import",
         "--db",
         str(db_path),
-        str(Path(__file__).parent.parent / "feeds" / "tech-news.opml"),
+        str(Path(__file__).parent.parent.parent / "feeds" / "tech-news.opml"),
     )
     assert imported.returncode == 0 and "already known" in imported.stdout
     listed = json.loads(run_cli("feeds", "list", "--json", "--db", str(db_path)).stdout)

@@ -10,8 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from scooptrace import queries
 from scooptrace.pages import _chart
+from tests.app.test_app_pages import chart_data, charts, marks, open_app, texts
 from tests.app_fixtures import ARABIC_TITLE, HOSTILE_TITLE, STATEMENT, build_pipeline_db
-from tests.test_app_pages import chart_data, charts, marks, open_app, texts
 
 
 @pytest.fixture(scope="module")

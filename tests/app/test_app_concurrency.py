@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from scooptrace import queries, sql_sandbox
+from tests.app.test_app_pages import open_app
 from tests.app_fixtures import AMAZON, build_story_db
-from tests.test_app_pages import open_app
 
 PUBLISHER = """
 import sys, time

@@ -17,7 +17,7 @@ from scooptrace.pages import _chart
 from scooptrace.pages._text import times_in_zone
 from tests.app_fixtures import AMAZON, build_feeds_db, build_story_db
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+APP = str(Path(__file__).resolve().parent.parent.parent / "app.py")
 
 
 def open_page(

@@ -32,7 +32,7 @@ from scooptrace.commands.alerts import register
 from scooptrace.pipeline import import_file
 from storage.connection import open_reader, writer
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent.parent / "data"
 SECRET = "s3cret-for-tests"
 FAST = AlertParams(webhook_backoff_seconds=0.01, webhook_attempts=2, request_timeout_seconds=3.0)
 
