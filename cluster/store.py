@@ -26,6 +26,9 @@ from cluster.stories import Clusterer
 from cluster.text import DATA_DIR
 from common.text import plural
 from common.timeclaims import MINUTE, SECOND
+from common.urls import normalize_url
+from storage import stories as rows
+from storage.helpers import transaction
 
 # Characters of the body read from the database: enough for the lead (40 words) and the syndication
 # comparison (ClusterParams.syndication_chars after whitespace is collapsed).
@@ -36,11 +39,6 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Publication times known to the minute or better: only they say which articles came out together (the burst
 # prior of the clustering). A day-only date or an interval (precision "day", "bound") does not.
 PRECISE = (SECOND, MINUTE)
-_ARTICLE_COLUMNS = f"""
-    a.article_id, a.title, epoch_us(a.published_at) AS published_us, coalesce(a.outlet, '') AS outlet,
-    a.language, coalesce(a.summary, '') AS summary, coalesce(left(a.text, {BODY_CHARS}), '') AS text,
-    a.canonical_url, a.url, a.published_at_precision
-"""
 
 
 @dataclass(frozen=True)
@@ -99,18 +97,13 @@ def update_stories(
     ``if __name__ == "__main__"`` guard; the ``scooptrace`` command has it."""
     started = time.monotonic()
     fingerprint = clustering_fingerprint(params)
-    conn.execute("BEGIN")
-    try:
+    with transaction(conn):
         reason = _rebuild_reason(conn, fingerprint, rebuild)
         if reason:
-            _clear(conn)
+            rows.clear(conn)
         result = _run(conn, params, workers)
-        _set_state(conn, "fingerprint", fingerprint)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    total = _scalar(conn, "SELECT count(*) FROM story")
+        rows.set_state(conn, "fingerprint", fingerprint)
+    total = rows.count_stories(conn)
     return ClusterSummary(
         mode="rebuild" if reason else "incremental",
         articles_assigned=result.n_new,
@@ -129,17 +122,10 @@ def update_stories(
 def _rebuild_reason(conn: duckdb.DuckDBPyConnection, fingerprint: str, requested: bool) -> str:
     if requested:
         return "requested"
-    rows = conn.execute("SELECT value FROM cluster_state WHERE key = 'fingerprint'").fetchall()
-    stored = rows[0] if rows else None
+    stored = rows.stored_fingerprint(conn)
     if stored is None:
-        has_members = _scalar(conn, "SELECT count(*) FROM (SELECT 1 FROM story_member LIMIT 1)")
-        return "no clustering state" if has_members else ""
-    return "" if stored[0] == fingerprint else "parameters or word lists changed"
-
-
-def _clear(conn: duckdb.DuckDBPyConnection) -> None:
-    for table in ("story", "story_member", "cluster_member", "cluster_token_df"):
-        conn.execute(f"DELETE FROM {table}")
+        return "no clustering state" if rows.has_members(conn) else ""
+    return "" if stored == fingerprint else "parameters or word lists changed"
 
 
 @dataclass
@@ -151,12 +137,6 @@ class _RunResult:
     changed: set[str] = field(default_factory=set)
 
 
-_UNASSIGNED = "NOT EXISTS (SELECT 1 FROM story_member m WHERE m.article_id = a.article_id)"
-_FROM_KEY = "(epoch_us(a.published_at) > ? OR (epoch_us(a.published_at) = ? AND a.article_id >= ?))"
-# What clustering reads of an article, digested: a member whose article no longer matches is re-decided.
-_DIGEST = f"""md5(concat_ws(chr(31), coalesce(a.title, ''), coalesce(a.outlet, ''), coalesce(a.language, ''),
-    coalesce(a.summary, ''), coalesce(left(a.text, {BODY_CHARS}), ''), coalesce(a.canonical_url, '')))"""
-
 Key = tuple[int, str]  # (published_at in epoch microseconds, article_id): the processing order
 
 
@@ -164,26 +144,23 @@ def _run(conn: duckdb.DuckDBPyConnection, params: ClusterParams, workers: int | 
     """Undo assignments from the earliest new or changed article on, restore the stories open there, then
     stream every unassigned article through the core in order, a page at a time, writing members as it goes."""
     changed = _changed_members(conn)
-    first = conn.execute(
-        f"SELECT epoch_us(a.published_at) AS us, a.article_id FROM article a WHERE {_UNASSIGNED} "
-        "ORDER BY us, a.article_id LIMIT 1"
-    ).fetchall()
-    keys = [tuple(row) for row in first] + [key for pair in changed.values() for key in pair]
+    first = rows.first_unassigned_key(conn)
+    keys = ([first] if first else []) + [key for pair in changed.values() for key in pair]
     if not keys:
         return _RunResult()
-    cutoff_us, cutoff_id = min(keys)
-    result = _RunResult(n_new=_scalar(conn, f"SELECT count(*) FROM article a WHERE {_UNASSIGNED}"))
-    clusterer = Clusterer(params, *_token_stats(conn))
+    cutoff = min(keys)
+    result = _RunResult(n_new=rows.count_unassigned(conn))
+    clusterer = Clusterer(params, *rows.token_counts(conn))
     df_before = dict(clusterer.df)
-    replayed = _members_from(conn, cutoff_us, cutoff_id) | changed.keys()
+    replayed = rows.members_from(conn, cutoff) | changed.keys()
     result.n_replayed = len(replayed)
     result.changed = _forget(conn, clusterer, replayed)
     merged_into: dict[str, str] = {}  # merges of this run: source story -> story it was merged into
-    clusterer.restore(_open_stories(conn, params, cutoff_us, cutoff_id))
+    clusterer.restore(_open_stories(conn, params, cutoff))
     if result.n_new + result.n_replayed < PARALLEL_MIN:
         workers = 0
     pending: list[tuple[ArticleIn, Features, Assignment]] = []
-    for placed in clusterer.place_stream(_unassigned_pages(conn, cutoff_us, cutoff_id), workers):
+    for placed in clusterer.place_stream(_unassigned_pages(conn, cutoff), workers):
         pending.append(placed)
         for source in placed[2].merged_story_ids:
             merged_into[source] = placed[2].story_id
@@ -192,7 +169,7 @@ def _run(conn: duckdb.DuckDBPyConnection, params: ClusterParams, workers: int | 
             pending = []
     _write_members(conn, pending, result)
     _apply_merges(conn, merged_into, result)
-    _refresh_stories(conn, result.changed)
+    rows.refresh_stories(conn, sorted(result.changed))
     _write_token_stats(conn, df_before, clusterer.df)
     return result
 
@@ -200,25 +177,10 @@ def _run(conn: duckdb.DuckDBPyConnection, params: ClusterParams, workers: int | 
 def _changed_members(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple[Key, Key]]:
     """Assigned articles that changed since: another publication time, new content (a page extracted), or a
     canonical link that now resolves differently. article_id -> (key as clustered, key now)."""
-    rows = conn.execute(
-        f"""
-        SELECT c.article_id, epoch_us(c.published_at), epoch_us(a.published_at)
-        FROM cluster_member c JOIN article a ON a.article_id = c.article_id
-        WHERE c.published_at <> a.published_at
-        UNION
-        -- two queries, not one OR: the digest is computed only for articles updated since they were clustered
-        SELECT c.article_id, epoch_us(c.published_at), epoch_us(a.published_at)
-        FROM cluster_member c JOIN story_member m ON m.article_id = c.article_id
-        JOIN article a ON a.article_id = c.article_id
-        WHERE a.updated_at > m.assigned_at AND c.content_md5 <> {_DIGEST}
-        """
-    ).fetchall()
-    changed = {aid: ((old, aid), (now, aid)) for aid, old, now in rows}
-    linked = conn.execute(
-        "SELECT c.article_id, epoch_us(a.published_at), c.canonical_article_id, a.outlet, a.canonical_url, "
-        "a.url FROM cluster_member c JOIN article a ON a.article_id = c.article_id "
-        "WHERE a.canonical_url IS NOT NULL AND a.canonical_url <> a.url"
-    ).fetchall()
+    changed = {
+        aid: ((old, aid), (now, aid)) for aid, old, now in rows.changed_members(conn, body_chars=BODY_CHARS)
+    }
+    linked = rows.members_with_canonical_links(conn)
     resolved = _resolve_canonical(conn, [(row[0], row[3], row[4], row[5]) for row in linked])
     for aid, us, stored, *_ in linked:
         if resolved.get(aid) != stored:
@@ -226,30 +188,19 @@ def _changed_members(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple[Key, Ke
     return changed
 
 
-def _members_from(conn: duckdb.DuckDBPyConnection, cutoff_us: int, cutoff_id: str) -> set[str]:
-    """Members clustered at or after the cutoff (by the time they were clustered with)."""
-    rows = conn.execute(
-        "SELECT article_id FROM cluster_member WHERE epoch_us(published_at) > ? "
-        "OR (epoch_us(published_at) = ? AND article_id >= ?)",
-        [cutoff_us, cutoff_us, cutoff_id],
-    ).fetchall()
-    return {row[0] for row in rows}
-
-
-def _unassigned_pages(conn: duckdb.DuckDBPyConnection, from_us: int, from_id: str) -> Iterator[ArticleIn]:
+def _unassigned_pages(conn: duckdb.DuckDBPyConnection, cutoff: Key) -> Iterator[ArticleIn]:
     """Every unassigned article from the cutoff on, in processing order, read a page at a time (keyset
     pagination: each page is fetched whole, so writes can go between pages on the same connection)."""
-    key: list[Any] = [from_us, from_us, from_id]
-    condition = _FROM_KEY
+    key, after = cutoff, False
     while True:
-        page = _load_articles(conn, f"{_UNASSIGNED} AND {condition}", key, limit=PAGE_ROWS)
+        page = _articles(
+            conn, rows.unassigned_articles(conn, key, after=after, limit=PAGE_ROWS, body_chars=BODY_CHARS)
+        )
         yield from page
         if len(page) < PAGE_ROWS:
             return
         last = page[-1]
-        last_us = round(last.sort_key[0] * 1_000_000)
-        key = [last_us, last_us, last.article_id]
-        condition = _FROM_KEY.replace("a.article_id >= ?", "a.article_id > ?")
+        key, after = (round(last.sort_key[0] * 1_000_000), last.article_id), True
 
 
 def _forget(conn: duckdb.DuckDBPyConnection, clusterer: Clusterer, article_ids: set[str]) -> set[str]:
@@ -258,26 +209,16 @@ def _forget(conn: duckdb.DuckDBPyConnection, clusterer: Clusterer, article_ids: 
     made. Returns the stories they were in (and the stories an undone merge touched)."""
     if not article_ids:
         return set()
-    conn.register("replayed_ids", pa.table({"article_id": sorted(article_ids)}))
-    try:
-        rows = conn.execute(
-            "SELECT m.story_id, c.tokens, c.fragment_id, c.merged_story_ids FROM story_member m "
-            "LEFT JOIN cluster_member c USING (article_id) "
-            "WHERE m.article_id IN (SELECT article_id FROM replayed_ids)"
-        ).fetchall()
-        for table in ("story_member", "cluster_member"):
-            conn.execute(f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM replayed_ids)")
-    finally:
-        conn.unregister("replayed_ids")
+    forgotten = rows.forget_members(conn, sorted(article_ids))
     df = clusterer.df
-    for _, tokens, _, _ in rows:
+    for _, tokens, _, _ in forgotten:
         for token in tokens or ():
             df[token] -= 1
             if not df[token]:
                 del df[token]
-    clusterer.n_docs -= len(rows)
-    changed = {row[0] for row in rows}
-    undone_targets = {fragment for _, _, fragment, merged in rows if merged and fragment}
+    clusterer.n_docs -= len(forgotten)
+    changed = {row[0] for row in forgotten}
+    undone_targets = {fragment for _, _, fragment, merged in forgotten if merged and fragment}
     if undone_targets:
         changed |= _undo_merges(conn, undone_targets)
     return changed
@@ -288,27 +229,18 @@ def _undo_merges(conn: duckdb.DuckDBPyConnection, undone_targets: set[str]) -> s
     into get back the story their fragment resolves to under the merges that remain. Returns the labels
     touched (old and new)."""
     parent = {}
-    for fragment, merged in conn.execute(
-        "SELECT fragment_id, merged_story_ids FROM cluster_member WHERE len(merged_story_ids) > 0"
-    ).fetchall():
+    for fragment, merged in rows.merges_made(conn):
         for source in merged:
             parent[source] = fragment
-    conn.register("undone_targets", pa.table({"story_id": sorted(undone_targets)}))
-    try:
-        members = conn.execute(
-            "SELECT m.article_id, m.story_id, c.fragment_id FROM story_member m JOIN cluster_member c "
-            "USING (article_id) WHERE m.story_id IN (SELECT story_id FROM undone_targets)"
-        ).fetchall()
-    finally:
-        conn.unregister("undone_targets")
+    members = rows.members_labelled(conn, sorted(undone_targets))
     relabel: dict[str, str] = {}
-    for article_id, label, fragment in members:
-        story = fragment or label
+    for article_id, label, placed_in in members:
+        story = placed_in or label
         while story in parent:
             story = parent[story]
         if story != label:
             relabel[article_id] = story
-    _relabel_members(conn, relabel)
+    rows.relabel_members(conn, relabel)
     return {label for _, label, _ in members} | set(relabel.values())
 
 
@@ -322,60 +254,23 @@ def _apply_merges(conn: duckdb.DuckDBPyConnection, merged_into: dict[str, str], 
         while target in merged_into:
             target = merged_into[target]
         final[source] = target
-    conn.register("story_merges", pa.table({"source": list(final), "target": list(final.values())}))
-    try:
-        conn.execute(
-            "UPDATE story_member m SET story_id = g.target FROM story_merges g WHERE m.story_id = g.source"
-        )
-    finally:
-        conn.unregister("story_merges")
+    rows.move_members(conn, final)
     result.changed |= set(final) | set(final.values())
 
 
-def _relabel_members(conn: duckdb.DuckDBPyConnection, relabel: dict[str, str]) -> None:
-    """Set story_member.story_id of the given articles."""
-    if not relabel:
-        return
-    conn.register("relabel", pa.table({"article_id": list(relabel), "story_id": list(relabel.values())}))
-    try:
-        conn.execute(
-            "UPDATE story_member m SET story_id = r.story_id FROM relabel r WHERE m.article_id = r.article_id"
-        )
-    finally:
-        conn.unregister("relabel")
-
-
-def _open_stories(
-    conn: duckdb.DuckDBPyConnection, params: ClusterParams, cutoff_us: int, cutoff_id: str
-) -> list[StoryMembers]:
+def _open_stories(conn: duckdb.DuckDBPyConnection, params: ClusterParams, cutoff: Key) -> list[StoryMembers]:
     """Stories still open at the cutoff, with their members before it, in processing order."""
     gap_us = int(params.open_gap_hours * 3600 * 1_000_000)
     span_us = int(params.max_span_hours * 3600 * 1_000_000)
-    rows = conn.execute(
-        f"""
-        WITH recent AS (
-            -- an open story has its first article within the span: stories without a member there are closed
-            SELECT DISTINCT m.story_id FROM cluster_member c JOIN story_member m USING (article_id)
-            WHERE epoch_us(c.published_at) >= {cutoff_us - span_us}
-        ), before AS (
-            SELECT m.story_id, m.article_id, m.syndicated_from_article_id, epoch_us(c.published_at) AS us
-            FROM story_member m JOIN recent USING (story_id) JOIN cluster_member c USING (article_id)
-            WHERE epoch_us(c.published_at) < {cutoff_us}
-               OR (epoch_us(c.published_at) = {cutoff_us} AND m.article_id < ?)
-        ), open AS (
-            SELECT story_id FROM before GROUP BY story_id
-            HAVING least(max(us) + {gap_us}, min(us) + {span_us}) >= {cutoff_us}
-        )
-        SELECT b.story_id, b.article_id, b.syndicated_from_article_id
-        FROM before b JOIN open USING (story_id) ORDER BY b.story_id, b.us, b.article_id
-        """,
-        [cutoff_id],
-    ).fetchall()
-    if not rows:
+    members = rows.open_story_members(conn, cutoff, gap_us=gap_us, span_us=span_us)
+    if not members:
         return []
-    articles = {a.article_id: a for a in _load_by_ids(conn, [row[1] for row in rows])}
+    ids = [row[1] for row in members]
+    articles = {
+        a.article_id: a for a in _articles(conn, rows.articles_by_id(conn, ids, body_chars=BODY_CHARS))
+    }
     grouped: dict[str, list[tuple[ArticleIn, str | None]]] = {}
-    for story_id, article_id, origin in rows:
+    for story_id, article_id, origin in members:
         grouped.setdefault(story_id, []).append((articles[article_id], origin))
     return [
         StoryMembers(story_id, tuple(a for a, _ in members), tuple(o for _, o in members))
@@ -383,25 +278,10 @@ def _open_stories(
     ]
 
 
-def _load_by_ids(conn: duckdb.DuckDBPyConnection, article_ids: list[str]) -> list[ArticleIn]:
-    conn.register("wanted_ids", pa.table({"article_id": article_ids}))
-    try:
-        return _load_articles(conn, "a.article_id IN (SELECT article_id FROM wanted_ids)")
-    finally:
-        conn.unregister("wanted_ids")
-
-
-def _load_articles(
-    conn: duckdb.DuckDBPyConnection, where: str, params: list[Any] | None = None, limit: int | None = None
-) -> list[ArticleIn]:
-    """Articles matching ``where`` (alias ``a``) in processing order, with canonical links resolved to other
+def _articles(conn: duckdb.DuckDBPyConnection, found: list[rows.ArticleRow]) -> list[ArticleIn]:
+    """The core's articles from stored rows (see storage.stories), canonical links resolved to other
     outlets' articles."""
-    rows = conn.execute(
-        f"SELECT {_ARTICLE_COLUMNS} FROM article a WHERE {where} ORDER BY published_us, a.article_id"
-        + (f" LIMIT {int(limit)}" if limit else ""),
-        params or [],
-    ).fetchall()
-    canonical = _resolve_canonical(conn, [(r[0], r[3], r[7], r[8]) for r in rows if r[7] and r[7] != r[8]])
+    canonical = _resolve_canonical(conn, [(r[0], r[3], r[7], r[8]) for r in found if r[7] and r[7] != r[8]])
     return [
         ArticleIn(
             article_id=row[0],
@@ -414,7 +294,7 @@ def _load_articles(
             canonical_article_id=canonical.get(row[0]),
             precise_time=row[9] in PRECISE,
         )
-        for row in rows
+        for row in found
     ]
 
 
@@ -423,40 +303,13 @@ def _resolve_canonical(
 ) -> dict[str, str]:
     """(article_id, outlet, canonical_url, url) -> {article_id: the other outlet's article the canonical link
     points to}, matching the stored URLs of articles after the ingest URL normalisation."""
-    from common.urls import normalize_url
-
     targets: dict[str, str] = {}
     for article_id, _, canonical_url, _ in links:
         try:
             targets[article_id] = normalize_url(canonical_url)
         except ValueError:
             continue
-    if not targets:
-        return {}
-    conn.register(
-        "canonical_links", pa.table({"article_id": list(targets), "target_url": list(targets.values())})
-    )
-    try:
-        found = conn.execute(
-            """
-            SELECT l.article_id, min(t.article_id)
-            FROM canonical_links l
-            JOIN article src ON src.article_id = l.article_id
-            JOIN (SELECT url, article_id FROM article UNION SELECT url, article_id FROM article_url) u
-              ON u.url = l.target_url
-            JOIN article t ON t.article_id = u.article_id
-            WHERE t.article_id <> l.article_id AND t.outlet IS DISTINCT FROM src.outlet
-            GROUP BY l.article_id
-            """
-        ).fetchall()
-    finally:
-        conn.unregister("canonical_links")
-    return dict(found)
-
-
-def _token_stats(conn: duckdb.DuckDBPyConnection) -> tuple[dict[str, int], int]:
-    df = dict(conn.execute("SELECT token, df FROM cluster_token_df").fetchall())
-    return df, _scalar(conn, "SELECT count(*) FROM story_member")
+    return rows.articles_at_urls(conn, targets)
 
 
 def _write_token_stats(
@@ -465,21 +318,7 @@ def _write_token_stats(
     """Write only the token counts that changed (the table holds the whole vocabulary)."""
     changed = {token: df for token, df in after.items() if before.get(token) != df}
     removed = [token for token in before if token not in after]
-    if removed:
-        conn.register("removed_tokens", pa.table({"token": removed}))
-        try:
-            conn.execute("DELETE FROM cluster_token_df WHERE token IN (SELECT token FROM removed_tokens)")
-        finally:
-            conn.unregister("removed_tokens")
-    if not changed:
-        return
-    table = pa.table({"token": list(changed), "df": pa.array(list(changed.values()), pa.int32())})
-    conn.register("token_stats", table)
-    try:
-        conn.execute("DELETE FROM cluster_token_df WHERE token IN (SELECT token FROM token_stats)")
-        conn.execute("INSERT INTO cluster_token_df SELECT token, df FROM token_stats")
-    finally:
-        conn.unregister("token_stats")
+    rows.write_token_counts(conn, changed, removed)
 
 
 def _write_members(
@@ -489,119 +328,26 @@ def _write_members(
     if not placed:
         return
     assignments = [assignment for _, _, assignment in placed]
-    table = pa.table(
-        {
-            "article_id": [a.article_id for a in assignments],
-            "story_id": [a.story_id for a in assignments],
-            "score": pa.array([a.score for a in assignments], pa.float64()),
-            "syndicated_from_article_id": pa.array(
-                [a.syndicated_from_article_id for a in assignments], pa.string()
-            ),
-            "syndication_evidence": pa.array([a.syndication_evidence for a in assignments], pa.string()),
-            "canonical_article_id": pa.array(
-                [article.canonical_article_id for article, _, _ in placed], pa.string()
-            ),
-            "tokens": pa.array(
-                [[*f.title_tokens, *f.lead_tokens] for _, f, _ in placed], pa.list_(pa.string())
-            ),
-            "merged_story_ids": pa.array(
-                [list(a.merged_story_ids) or None for a in assignments], pa.list_(pa.string())
-            ),
-        }
-    )
-    conn.register("new_members", table)
-    try:
-        conn.execute(
-            """
-            INSERT INTO story_member (article_id, story_id, score, syndicated_from_article_id,
-                syndication_evidence, is_first_report, assigned_at)
-            SELECT article_id, story_id, score, syndicated_from_article_id, syndication_evidence, FALSE, ?
-            FROM new_members
-            """,
-            [datetime.now(UTC)],
-        )
-        conn.execute(
-            f"""
-            INSERT INTO cluster_member (article_id, published_at, content_md5, canonical_article_id, tokens,
-                fragment_id, merged_story_ids)
-            SELECT n.article_id, a.published_at, {_DIGEST}, n.canonical_article_id, n.tokens, n.story_id,
-                n.merged_story_ids
-            FROM new_members n JOIN article a ON a.article_id = n.article_id
-            """
-        )
-    finally:
-        conn.unregister("new_members")
+    columns = {
+        "article_id": pa.array([a.article_id for a in assignments], pa.string()),
+        "story_id": pa.array([a.story_id for a in assignments], pa.string()),
+        "score": pa.array([a.score for a in assignments], pa.float64()),
+        "syndicated_from_article_id": pa.array(
+            [a.syndicated_from_article_id for a in assignments], pa.string()
+        ),
+        "syndication_evidence": pa.array([a.syndication_evidence for a in assignments], pa.string()),
+        "canonical_article_id": pa.array(
+            [article.canonical_article_id for article, _, _ in placed], pa.string()
+        ),
+        "tokens": pa.array([[*f.title_tokens, *f.lead_tokens] for _, f, _ in placed], pa.list_(pa.string())),
+        "merged_story_ids": pa.array(
+            [list(a.merged_story_ids) or None for a in assignments], pa.list_(pa.string())
+        ),
+    }
+    rows.insert_members(conn, columns, body_chars=BODY_CHARS)
     for assignment in assignments:
         if assignment.score is None and assignment.story_id not in result.changed:
             result.n_created += 1
         if assignment.syndicated_from_article_id:
             result.n_syndicated += 1
         result.changed.add(assignment.story_id)
-
-
-def _refresh_stories(conn: duckdb.DuckDBPyConnection, story_ids: set[str]) -> None:
-    """Recompute the story rows of changed stories from their members; drop stories left empty."""
-    if not story_ids:
-        return
-    conn.register("changed_stories", pa.table({"story_id": sorted(story_ids)}))
-    try:
-        conn.execute("DELETE FROM story WHERE story_id IN (SELECT story_id FROM changed_stories)")
-        conn.execute(_REFRESH_SQL, [datetime.now(UTC)])
-        conn.execute(
-            """
-            UPDATE story_member m SET is_first_report = (m.article_id = s.first_article_id)
-            FROM story s WHERE s.story_id = m.story_id
-              AND s.story_id IN (SELECT story_id FROM changed_stories)
-            """
-        )
-    finally:
-        conn.unregister("changed_stories")
-
-
-# First report until the first-report stage refines it: the earliest member that is not a copy (ties by
-# article_id), or the earliest member when every member is a copy of an article outside the story.
-_REFRESH_SQL = """
-INSERT INTO story
-WITH members AS (
-    SELECT m.story_id, a.article_id, a.title, a.outlet, a.language, a.published_at,
-           m.syndicated_from_article_id IS NOT NULL AS is_copy
-    FROM story_member m JOIN article a USING (article_id)
-    WHERE m.story_id IN (SELECT story_id FROM changed_stories)
-), ranked AS (
-    SELECT *,
-           row_number() OVER (PARTITION BY story_id ORDER BY published_at, article_id) AS by_time,
-           row_number() OVER (PARTITION BY story_id ORDER BY is_copy, published_at, article_id) AS by_report
-    FROM members
-)
-SELECT story_id,
-       arg_min(article_id, by_time) AS founding_article_id,
-       arg_min(title, by_report) AS headline,
-       arg_min(article_id, by_report) AS first_article_id,
-       'Earliest article in the story that is not a copy of another: ' || arg_min(outlet, by_report)
-           || ' at ' || strftime(arg_min(published_at, by_report), '%Y-%m-%d %H:%M UTC')
-           || CASE WHEN count(DISTINCT outlet) > 1
-                   THEN '; ' || (count(DISTINCT outlet) - 1) || ' other outlet(s) followed.' ELSE '.' END
-           AS first_report_evidence,
-       'earliest' AS first_report_method,
-       min(published_at) AS first_published_at,
-       max(published_at) AS last_published_at,
-       count(*) AS n_articles,
-       count(DISTINCT outlet) AS n_outlets,
-       list_sort(list_distinct(list(language) FILTER (WHERE language IS NOT NULL))) AS languages,
-       ? AS updated_at
-FROM ranked GROUP BY story_id
-"""
-
-
-def _set_state(conn: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
-    conn.execute("DELETE FROM cluster_state WHERE key = ?", [key])
-    conn.execute("INSERT INTO cluster_state VALUES (?, ?)", [key, value])
-
-
-def _scalar(conn: duckdb.DuckDBPyConnection, sql: str) -> int:
-    rows = conn.execute(sql).fetchall()  # fetch fully: an unfinished result blocks register()
-    return int(rows[0][0]) if rows else 0
-
-
-def _micros(timestamp: float) -> int:
-    return round(timestamp * 1_000_000)

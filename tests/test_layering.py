@@ -123,3 +123,32 @@ def test_the_walker_sees_function_level_imports(tmp_path: Path) -> None:
     assert ("scooptrace.cli", 2) in set(imports_of(sample, "ingest.mod"))
     sample.write_text("import importlib\nm = importlib.import_module('x')\n", encoding="utf-8")
     assert dynamic_imports(sample) == [2]
+
+
+# Stages whose SQL lives in storage/ (CONVENTIONS 14): they pass plain data to storage's functions and never
+# run a statement themselves. (ingest/store.py, ingest/importer.py and scooptrace/queries.py still do.)
+STAGES_WITHOUT_SQL = ("cluster", "alerts")
+
+
+def statements_run(path: Path) -> list[int]:
+    """Lines that call ``.execute(`` / ``.sql(`` / ``.executemany(`` on anything."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("execute", "executemany", "sql")
+    ]
+
+
+def test_the_clustering_and_alerting_stages_run_no_sql_of_their_own() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for package in STAGES_WITHOUT_SQL
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for line in statements_run(path)
+    ]
+    assert found == []
+    # the check itself sees a statement where there is one
+    assert statements_run(ROOT / "storage" / "stories.py")
