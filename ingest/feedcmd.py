@@ -10,17 +10,11 @@ from common.settings import Settings
 from ingest import store
 from ingest.feeds import FeedSpec, check_language, check_url, load_feeds_file, to_opml, to_toml
 from storage import connection as db
-
-FEED_COLUMNS = (
-    "feed_url, outlet, site_url, language, active, retired_at, last_fetched_at, last_status, last_error,"
-    " consecutive_failures, n_articles"
-)
+from storage import feeds as feed_rows
 
 
 def list_feeds(settings: Settings) -> list[dict[str, Any]]:
-    rows = db.query(settings.db, f"SELECT {FEED_COLUMNS} FROM feed_status ORDER BY outlet, feed_url")
-    names = [name.strip() for name in FEED_COLUMNS.split(",")]
-    return [dict(zip(names, row, strict=True)) for row in rows]
+    return feed_rows.feed_status(settings.db)
 
 
 def add_feed(

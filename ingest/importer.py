@@ -25,8 +25,9 @@ from common.urls import normalize_url, stable_id
 from ingest.dates import ZONED, parse_time_claim
 from ingest.extract import detect_language
 from ingest.feeds import normalize_language
-from ingest.store import known_urls
 from storage import connection as db
+from storage.articles import insert_imported, known_urls
+from storage.helpers import transaction
 
 REQUIRED = ("url", "title", "outlet", "published_at")
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
@@ -288,24 +289,14 @@ def store_rows(
     conn = writer.conn
     for start in range(0, len(rows), batch):
         chunk = rows[start : start + batch]
-        conn.execute("BEGIN")
-        seen = known_urls(conn, [row.url for row in chunk])
-        for row in chunk:
-            if row.url in seen:
-                summary.already_known += 1
-                continue
-            seen.add(row.url)
-            article_id = stable_id(row.url)
-            conn.execute(
-                """INSERT INTO article (article_id, url, outlet, title, language, published_at,
-                       published_at_source, first_seen_at, summary, text, page_state, origin, updated_at,
-                       published_at_precision, published_at_earliest, published_at_latest, published_claims)
-                   VALUES (?, ?, ?, ?, ?, ?, 'feed', ?, ?, ?, 'not_fetched', 'import', ?, ?, ?, ?, ?)""",
-                [
-                    article_id, row.url, row.outlet, row.title, row.language, row.published_at,
-                    now, row.summary, row.text, now, row.precision, row.earliest, row.latest, row.claims,
-                ],
-            )  # fmt: skip
-            conn.execute("INSERT INTO article_url VALUES (?, ?)", [row.url, article_id])
-            summary.added += 1
-        conn.execute("COMMIT")
+        with transaction(conn):
+            seen = known_urls(conn, [row.url for row in chunk])
+            for row in chunk:
+                if row.url in seen:
+                    summary.already_known += 1
+                    continue
+                seen.add(row.url)
+                values = (stable_id(row.url), row.url, row.outlet, row.title, row.language, row.published_at,
+                          row.summary, row.text, row.precision, row.earliest, row.latest, row.claims)  # fmt: skip
+                insert_imported(conn, values, now)
+                summary.added += 1

@@ -1,9 +1,9 @@
-"""Writes of the ingest stage. Every write is idempotent (deterministic keys, upserts), so a run killed at
-any moment is completed by the next one without duplicates."""
+"""Writes of the ingest stage: its records (feeds due, pending pages, page outcomes) turned into the rows that
+storage.feeds and storage.articles write. Every write is idempotent (deterministic keys, upserts), so a run
+killed at any moment is completed by the next one without duplicates."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +26,56 @@ from ingest.dates import (
 from ingest.extract import PageResult
 from ingest.feeds import FeedSpec
 from ingest.parse import FeedEntry
+from storage import articles as article_rows
+from storage import feeds as feed_rows
+from storage.articles import (
+    LINK_SCHEMA,
+    NEW_ARTICLE_COLUMNS,
+    PAGE_DUE,
+    PAGE_FAILURE_SCHEMA,
+    PAGE_UPDATE_COLUMNS,
+    finish_run,
+    has_pending_pages,
+    insert_new_articles,
+    known_urls,
+    merge_into,
+    record_page_failures,
+    start_run,
+    write_page_batch,
+)
+from storage.feeds import FEED_UPDATE_SCHEMA
+
+__all__ = [  # what the stage and its tests use, whether built here or in storage
+    "FEED_UPDATE_SCHEMA",
+    "LINK_SCHEMA",
+    "NEW_ARTICLE_COLUMNS",
+    "PAGE_DUE",
+    "PAGE_FAILURE_SCHEMA",
+    "PAGE_UPDATE_COLUMNS",
+    "FeedState",
+    "FeedUpdate",
+    "PageOutcome",
+    "PendingPage",
+    "add_entries",
+    "add_feed_entries",
+    "batch_time_context",
+    "due_feeds",
+    "feed_ids_by_url",
+    "finish_run",
+    "has_pending_pages",
+    "insert_new_articles",
+    "known_urls",
+    "merge_into",
+    "pending_pages",
+    "record_feeds",
+    "record_page_failures",
+    "record_pages",
+    "resolve_canonicals",
+    "start_run",
+    "stored_time_history",
+    "sync_feeds",
+    "write_page_batch",
+]
 
 
 @dataclass(frozen=True)
@@ -88,10 +138,10 @@ def sync_feeds(conn: duckdb.DuckDBPyConnection, specs: list[FeedSpec], now: date
             updates[feed_id] = spec
         else:
             inserts.setdefault(stable_id(spec.url), spec)
-    update_feed_specs(conn, feed_spec_table(updates))
-    insert_feed_specs(conn, feed_spec_table(inserts), now)
+    feed_rows.update_specs(conn, feed_spec_table(updates))
+    feed_rows.insert_specs(conn, feed_spec_table(inserts), now)
     if exclusive:
-        deactivate_other_feeds(conn, [*updates, *inserts])
+        feed_rows.deactivate_others(conn, [*updates, *inserts])
     return len(inserts)
 
 
@@ -109,9 +159,7 @@ def feed_spec_table(specs: dict[str, FeedSpec]) -> pa.Table:
 def feed_ids_by_url(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """Every stored feed under its configured URL and its current URL (the configured one wins)."""
     by_url: dict[str, str] = {}
-    rows = conn.execute(
-        "SELECT feed_id, configured_url, feed_url FROM feed ORDER BY added_at, feed_id"
-    ).fetchall()
+    rows = feed_rows.feed_urls(conn)
     for feed_id, _configured, current in rows:
         by_url.setdefault(current, feed_id)
     for feed_id, configured, _current in rows:
@@ -119,53 +167,13 @@ def feed_ids_by_url(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return by_url
 
 
-def update_feed_specs(conn: duckdb.DuckDBPyConnection, specs: pa.Table) -> None:
-    if specs.num_rows == 0:
-        return
-    conn.register("feed_specs", specs)
-    try:
-        conn.execute(
-            """UPDATE feed SET outlet = s.outlet, site_url = coalesce(s.site_url, feed.site_url),
-                   language = coalesce(s.language, feed.language), active = TRUE
-               FROM feed_specs s WHERE feed.feed_id = s.feed_id"""
-        )
-    finally:
-        conn.unregister("feed_specs")
-
-
-def insert_feed_specs(conn: duckdb.DuckDBPyConnection, specs: pa.Table, now: datetime) -> None:
-    if specs.num_rows == 0:
-        return
-    conn.register("feed_specs", specs)
-    try:
-        conn.execute(
-            """INSERT INTO feed (feed_id, configured_url, feed_url, outlet, site_url, language, added_at)
-               SELECT feed_id, url, url, outlet, site_url, language, ? FROM feed_specs""",
-            [now],
-        )
-    finally:
-        conn.unregister("feed_specs")
-
-
-def deactivate_other_feeds(conn: duckdb.DuckDBPyConnection, keep: list[str]) -> None:
-    # An anti-join against the list (list_contains per row would compare every feed with every kept id).
-    conn.execute(
-        "UPDATE feed SET active = FALSE WHERE active AND feed_id NOT IN (SELECT unnest(?::VARCHAR[]))", [keep]
-    )
-
-
 def due_feeds(
     conn: duckdb.DuckDBPyConnection, now: datetime, rhythm_entries: int = 20
 ) -> tuple[list[FeedState], int]:
     """Active, not retired feeds whose scheduled time (rhythm, backoff or Retry-After) has passed, each with
     its recent entry times; and how many wait."""
-    rows = conn.execute(
-        "SELECT feed_id, feed_url, outlet, language, etag, last_modified, body_sha1, consecutive_failures,"
-        " ttl_seconds, site_url, next_fetch_after IS NOT NULL AND next_fetch_after > ? AS waiting"
-        " FROM feed WHERE active AND retired_at IS NULL ORDER BY feed_url",
-        [now],
-    ).fetchall()
-    times = recent_entry_times(conn, now, rhythm_entries)
+    rows = feed_rows.active_feeds(conn, now)
+    times = feed_rows.recent_entry_times(conn, now, rhythm_entries)
     due = [
         FeedState(
             row[0],
@@ -186,56 +194,12 @@ def due_feeds(
     return due, len(rows) - len(due)
 
 
-def recent_entry_times(
-    conn: duckdb.DuckDBPyConnection, now: datetime, limit: int
-) -> dict[str, tuple[datetime, ...]]:
-    """The publication times of each feed's ``limit`` latest articles (no later than now), in one query."""
-    rows = conn.execute(
-        """SELECT feed_id, list(published_at ORDER BY published_at DESC)[1:?]
-           FROM article WHERE feed_id IS NOT NULL AND published_at <= ? GROUP BY feed_id""",
-        [limit, now],
-    ).fetchall()
-    return {feed_id: tuple(times) for feed_id, times in rows}
-
-
 def record_feeds(conn: duckdb.DuckDBPyConnection, updates: list[FeedUpdate]) -> None:
     """What a batch of fetches changes in the feeds' rows, in one statement."""
     if not updates:
         return
     columns = {name: [getattr(u, name) for u in updates] for name in FEED_UPDATE_SCHEMA.names}
-    conn.register("feed_updates", pa.table(columns, schema=FEED_UPDATE_SCHEMA))
-    try:
-        conn.execute(
-            """UPDATE feed SET last_fetched_at = u.fetched_at, last_status = u.status, last_error = u.error,
-                   consecutive_failures = u.failures, next_fetch_after = u.next_fetch_after,
-                   etag = CASE WHEN u.keep_validators THEN feed.etag ELSE u.etag END,
-                   last_modified = CASE WHEN u.keep_validators THEN feed.last_modified ELSE u.last_modified END,
-                   body_sha1 = coalesce(u.body_sha1, feed.body_sha1),
-                   feed_url = coalesce(u.new_url, feed.feed_url),
-                   retired_at = CASE WHEN u.retired THEN u.fetched_at ELSE feed.retired_at END,
-                   stale = coalesce(u.stale, feed.stale),
-                   ttl_seconds = coalesce(u.ttl_seconds, feed.ttl_seconds)
-               FROM feed_updates u WHERE feed.feed_id = u.feed_id"""
-        )
-    finally:
-        conn.unregister("feed_updates")
-
-
-FEED_UPDATE_SCHEMA = pa.schema(
-    [("feed_id", pa.string()), ("fetched_at", pa.timestamp("us", tz="UTC")), ("status", pa.int32()),
-     ("error", pa.string()), ("failures", pa.int32()), ("next_fetch_after", pa.timestamp("us", tz="UTC")),
-     ("keep_validators", pa.bool_()), ("etag", pa.string()), ("last_modified", pa.string()),
-     ("body_sha1", pa.string()), ("new_url", pa.string()), ("retired", pa.bool_()), ("stale", pa.bool_()),
-     ("ttl_seconds", pa.int32())]
-)  # fmt: skip
-
-
-def known_urls(conn: duckdb.DuckDBPyConnection, urls: list[str]) -> set[str]:
-    """Which of ``urls`` are already stored, in one query."""
-    if not urls:
-        return set()
-    found = conn.execute("SELECT url FROM article_url WHERE list_contains(?, url)", [urls]).fetchall()
-    return {row[0] for row in found}
+    feed_rows.record_fetches(conn, pa.table(columns, schema=FEED_UPDATE_SCHEMA))
 
 
 def add_entries(
@@ -287,69 +251,9 @@ def add_feed_entries(
     return pages
 
 
-def insert_new_articles(conn: duckdb.DuckDBPyConnection, new_rows: pa.Table) -> None:
-    conn.register("new_rows", new_rows)
-    try:
-        conn.execute(
-            f"""INSERT INTO article ({", ".join(NEW_ARTICLE_COLUMNS)}, page_state, origin)
-                SELECT *, 'pending', 'feed' FROM new_rows n
-                WHERE NOT EXISTS (SELECT 1 FROM article a WHERE a.article_id = n.article_id)"""
-        )
-        conn.execute(
-            """INSERT INTO article_url SELECT url, article_id FROM new_rows n
-               WHERE NOT EXISTS (SELECT 1 FROM article_url u WHERE u.url = n.url)"""
-        )
-    finally:
-        conn.unregister("new_rows")
-
-
-NEW_ARTICLE_COLUMNS = (
-    "article_id", "url", "outlet", "feed_id", "title", "language", "published_at", "published_at_source",
-    "feed_published_raw", "first_seen_at", "summary", "updated_at", "published_at_precision",
-    "published_at_earliest", "published_at_latest", "published_claims",
-)  # fmt: skip
-
-
-def has_pending_pages(conn: duckdb.DuckDBPyConnection, now: datetime) -> bool:
-    """Whether a page is waiting (new, left by a killed run, or a failed one due again), without loading them."""
-    found = conn.execute(f"SELECT 1 FROM article a WHERE {PAGE_DUE} LIMIT 1", [now]).fetchone()
-    return found is not None
-
-
-# New pages, and failed ones whose retry is due (page_next_attempt_at NULL after a failure: given up).
-PAGE_DUE = "(a.page_state = 'pending' OR (a.page_state = 'failed' AND a.page_next_attempt_at <= ?))"
-
-
 def pending_pages(conn: duckdb.DuckDBPyConnection, now: datetime) -> list[PendingPage]:
-    rows = conn.execute(
-        f"""SELECT a.article_id, a.url, a.outlet, a.language, a.feed_published_raw, a.first_seen_at, f.site_url,
-                  coalesce(a.page_attempts, 0), a.feed_id
-           FROM article a LEFT JOIN feed f USING (feed_id)
-           WHERE {PAGE_DUE} ORDER BY a.first_seen_at, a.article_id""",
-        [now],
-    ).fetchall()
-    return [PendingPage(*row) for row in rows]
-
-
-def record_page_failures(conn: duckdb.DuckDBPyConnection, failures: pa.Table, now: datetime) -> None:
-    """Pages that could not be used: the articles stay, from their feed entries (title, summary, feed
-    date), with the tries counted and the next one scheduled (NULL: given up)."""
-    conn.register("page_failures", failures)
-    try:
-        conn.execute(
-            """UPDATE article SET page_state = f.state, page_error = f.error, page_attempts = f.attempts,
-                   page_next_attempt_at = f.next_attempt_at, updated_at = ?
-               FROM page_failures f WHERE article.article_id = f.article_id""",
-            [now],
-        )
-    finally:
-        conn.unregister("page_failures")
-
-
-PAGE_FAILURE_SCHEMA = pa.schema(
-    [("article_id", pa.string()), ("state", pa.string()), ("error", pa.string()), ("attempts", pa.int32()),
-     ("next_attempt_at", pa.timestamp("us", tz="UTC"))]
-)  # fmt: skip
+    """Pages due: new, left by a killed run, or failed ones whose retry is due."""
+    return [PendingPage(*row) for row in article_rows.pending_pages(conn, now)]
 
 
 @dataclass(frozen=True)
@@ -408,13 +312,6 @@ def record_pages(conn: duckdb.DuckDBPyConnection, outcomes: list[PageOutcome], n
     write_page_batch(conn, pa.table(updates), pa.table(links, schema=LINK_SCHEMA), pa.table(pages), now)
 
 
-PAGE_UPDATE_COLUMNS = (
-    "article_id", "url", "title", "text", "author", "site_name", "language", "canonical_url",
-    "page_published_raw", "published_at", "published_at_source", "published_at_precision",
-    "published_at_earliest", "published_at_latest", "published_claims",
-)  # fmt: skip
-
-
 HISTORY_PER_OUTLET = 200  # stored articles per outlet read to learn its zone and feed habits
 
 
@@ -422,14 +319,7 @@ def stored_time_history(
     conn: duckdb.DuckDBPyConnection, outlets: set[str]
 ) -> list[tuple[str, list[TimeClaim], str | None]]:
     """(outlet, stored claims, feed date as written) of each outlet's latest stored articles."""
-    if not outlets:
-        return []
-    rows = conn.execute(
-        """SELECT outlet, published_claims, feed_published_raw FROM article
-           WHERE outlet IN (SELECT unnest(?)) AND origin IS DISTINCT FROM 'import'
-           QUALIFY row_number() OVER (PARTITION BY outlet ORDER BY first_seen_at DESC) <= ?""",
-        [sorted(outlets), HISTORY_PER_OUTLET],
-    ).fetchall()
+    rows = article_rows.time_history(conn, outlets, HISTORY_PER_OUTLET)
     return [(outlet, claims_from_json(claims), feed_raw) for outlet, claims, feed_raw in rows]
 
 
@@ -450,11 +340,6 @@ def batch_time_context(
     return outlet_zones(group_claims(pairs)), feed_days_by_outlet(feed_raws)
 
 
-LINK_SCHEMA = pa.schema(
-    [("article_id", pa.string()), ("position", pa.int32()), ("href", pa.string()), ("anchor", pa.string())]
-)
-
-
 def resolve_canonicals(
     conn: duckdb.DuckDBPyConnection, extracted: list[PageOutcome]
 ) -> list[tuple[PageOutcome, str]]:
@@ -467,67 +352,12 @@ def resolve_canonicals(
         url = page.url
         if result.canonical_url and same_site(result.canonical_url, page.url, page.site_url):
             canonical = normalize_url(result.canonical_url)
-            owner = conn.execute("SELECT article_id FROM article_url WHERE url = ?", [canonical]).fetchone()
-            if owner and owner[0] != page.article_id:
-                merge_into(conn, page.article_id, owner[0])
+            owner = article_rows.article_at_url(conn, canonical)
+            if owner and owner != page.article_id:
+                merge_into(conn, page.article_id, owner)
                 continue
             if owner is None:
-                conn.execute("INSERT INTO article_url VALUES (?, ?)", [canonical, page.article_id])
+                article_rows.add_url(conn, canonical, page.article_id)
             url = canonical
         kept.append((outcome, url))
     return kept
-
-
-def write_page_batch(
-    conn: duckdb.DuckDBPyConnection, updates: pa.Table, links: pa.Table, pages: pa.Table, now: datetime
-) -> None:
-    conn.register("page_updates", updates)
-    conn.register("page_links", links)
-    conn.register("page_blobs", pages)
-    try:
-        conn.execute(
-            """UPDATE article SET url = u.url, title = coalesce(article.title, u.title), text = u.text,
-                   author = u.author, site_name = u.site_name, language = coalesce(u.language, article.language),
-                   canonical_url = u.canonical_url, page_published_raw = u.page_published_raw,
-                   published_at = u.published_at, published_at_source = u.published_at_source,
-                   published_at_precision = u.published_at_precision,
-                   published_at_earliest = u.published_at_earliest, published_at_latest = u.published_at_latest,
-                   published_claims = u.published_claims,
-                   page_state = 'extracted', page_error = NULL, page_next_attempt_at = NULL,
-                   page_attempts = coalesce(article.page_attempts, 0) + 1, updated_at = ?
-               FROM page_updates u WHERE article.article_id = u.article_id""",
-            [now],
-        )
-        conn.execute("DELETE FROM article_link WHERE article_id IN (SELECT article_id FROM page_updates)")
-        conn.execute("INSERT INTO article_link SELECT * FROM page_links")
-        conn.execute("DELETE FROM page WHERE article_id IN (SELECT article_id FROM page_blobs)")
-        conn.execute("INSERT INTO page SELECT * FROM page_blobs")
-    finally:
-        for name in ("page_updates", "page_links", "page_blobs"):
-            conn.unregister(name)
-
-
-def merge_into(conn: duckdb.DuckDBPyConnection, duplicate_id: str, keeper_id: str) -> None:
-    """``duplicate_id`` turned out to be ``keeper_id`` (same canonical page): keep one, remember its URLs."""
-    conn.execute("UPDATE article_url SET article_id = ? WHERE article_id = ?", [keeper_id, duplicate_id])
-    conn.execute("DELETE FROM article_link WHERE article_id = ?", [duplicate_id])
-    conn.execute("DELETE FROM page WHERE article_id = ?", [duplicate_id])
-    conn.execute(
-        "UPDATE article SET first_seen_at = least(first_seen_at, (SELECT first_seen_at FROM article WHERE"
-        " article_id = ?)) WHERE article_id = ?",
-        [duplicate_id, keeper_id],
-    )
-    conn.execute("DELETE FROM article WHERE article_id = ?", [duplicate_id])
-
-
-def start_run(conn: duckdb.DuckDBPyConnection, run_id: str, command: str, now: datetime) -> None:
-    conn.execute("INSERT INTO run (run_id, command, started_at) VALUES (?, ?, ?)", [run_id, command, now])
-
-
-def finish_run(
-    conn: duckdb.DuckDBPyConnection, run_id: str, summary: dict[str, object], now: datetime
-) -> None:
-    conn.execute(
-        "UPDATE run SET finished_at = ?, summary = ? WHERE run_id = ?",
-        [now, json.dumps(summary, default=str), run_id],
-    )

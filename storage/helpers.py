@@ -33,9 +33,16 @@ def _arrow_column(values: pa.Array | Sequence[Any]) -> pa.Array:
 
 
 @contextmanager
-def registered(conn: Conn, name: str, columns: Mapping[str, pa.Array | Sequence[Any]]) -> Iterator[None]:
-    """Register a small Arrow table under ``name`` for the block (DuckDB joins it like a table)."""
-    conn.register(name, pa.table({key: _arrow_column(values) for key, values in columns.items()}))
+def registered(
+    conn: Conn, name: str, columns: pa.Table | Mapping[str, pa.Array | Sequence[Any]]
+) -> Iterator[None]:
+    """Register an Arrow table (or columns to make one) under ``name`` for the block (DuckDB joins it like
+    a table)."""
+    if isinstance(columns, pa.Table):
+        table = columns
+    else:
+        table = pa.table({key: _arrow_column(values) for key, values in columns.items()})
+    conn.register(name, table)
     try:
         yield
     finally:
