@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
-from common.timeclaims import BOUND, DAY, MINUTE, NAIVE, SECOND, ZONED, parse_time_claim
+from common.timeclaims import BOUND, DAY, NAIVE, SECOND, ZONED, is_instant, parse_time_claim
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ def _kind_of(member: Member) -> str:
         precision = SECOND if kind == ZONED else DAY
         if kind == NAIVE and source == "feed":
             return "feed_naive"
-    if precision in (SECOND, MINUTE):
+    if is_instant(precision):
         if member.zone_learned:
             return "zone_learned"
         if (

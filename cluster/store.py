@@ -25,7 +25,7 @@ from cluster.params import ALGORITHM_VERSION, DEFAULT_PARAMS, ClusterParams
 from cluster.stories import Clusterer
 from cluster.text import DATA_DIR
 from common.text import plural
-from common.timeclaims import MINUTE, SECOND
+from common.timeclaims import is_instant
 from common.urls import normalize_url
 from storage import stories as rows
 from storage.helpers import transaction
@@ -36,9 +36,6 @@ BODY_CHARS = DEFAULT_PARAMS.syndication_chars
 # Articles read (and members written) per page: memory stays bounded whatever the size of the database.
 PAGE_ROWS = 50_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# Publication times known to the minute or better: only they say which articles came out together (the burst
-# prior of the clustering). A day-only date or an interval (precision "day", "bound") does not.
-PRECISE = (SECOND, MINUTE)
 
 
 @dataclass(frozen=True)
@@ -292,7 +289,8 @@ def _articles(conn: duckdb.DuckDBPyConnection, found: list[rows.ArticleRow]) -> 
             summary=row[5],
             text=row[6],
             canonical_article_id=canonical.get(row[0]),
-            precise_time=row[9] in PRECISE,
+            # only a time to the minute says which articles came out together (the burst prior)
+            precise_time=is_instant(row[9]),
         )
         for row in found
     ]

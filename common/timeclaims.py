@@ -323,7 +323,12 @@ class Reconciled:
 
     @property
     def is_instant(self) -> bool:
-        return self.precision in (SECOND, MINUTE)
+        return is_instant(self.precision)
+
+
+def is_instant(precision: str | None) -> bool:
+    """A time known to the minute or better (not a day, not an interval, not unknown)."""
+    return precision in (SECOND, MINUTE)
 
 
 def _source_of(claim: TimeClaim) -> str:
