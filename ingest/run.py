@@ -33,6 +33,7 @@ from ingest.feeds import Shard, load_feeds_file
 from ingest.fetch import DISALLOW, UNAVAILABLE, Fetcher, Response
 from ingest.parse import ParsedFeed, parse_feed
 from ingest.workers import extraction_pool
+from storage import articles as article_rows
 from storage import connection as db
 
 log = logging.getLogger("scooptrace.ingest")
@@ -105,7 +106,7 @@ def run_ingest(
         settings.db, settings.lock_wait_seconds, scope=scope, data_path=settings.data_path
     ) as writer:
         run_id = uuid.uuid4().hex[:12]
-        writer.run(lambda conn: store.start_run(conn, run_id, "ingest", db.utcnow()))
+        writer.run(lambda conn: article_rows.start_run(conn, run_id, "ingest", db.utcnow()))
         if specs is not None:
             if shard is not None:  # each shard syncs its own feeds; the others belong to other workers
                 specs = [spec for spec in specs if shard.holds(stable_id(spec.url))]
@@ -114,7 +115,7 @@ def run_ingest(
         asyncio.run(crawl(settings, writer, summary, progress, shard))
         summary.seconds = round(time.monotonic() - started, 2)
         figures = summary.as_dict()
-        writer.run(lambda conn: store.finish_run(conn, run_id, figures, db.utcnow()))
+        writer.run(lambda conn: article_rows.finish_run(conn, run_id, figures, db.utcnow()))
     if summary.all_feeds_failed:
         log.warning(
             "every feed due in this run failed (%d of %d): is the network down? Exit status 3.",

@@ -31,51 +31,15 @@ from storage import feeds as feed_rows
 from storage.articles import (
     LINK_SCHEMA,
     NEW_ARTICLE_COLUMNS,
-    PAGE_DUE,
     PAGE_FAILURE_SCHEMA,
     PAGE_UPDATE_COLUMNS,
-    finish_run,
-    has_pending_pages,
     insert_new_articles,
     known_urls,
     merge_into,
     record_page_failures,
-    start_run,
     write_page_batch,
 )
 from storage.feeds import FEED_UPDATE_SCHEMA
-
-__all__ = [  # what the stage and its tests use, whether built here or in storage
-    "FEED_UPDATE_SCHEMA",
-    "LINK_SCHEMA",
-    "NEW_ARTICLE_COLUMNS",
-    "PAGE_DUE",
-    "PAGE_FAILURE_SCHEMA",
-    "PAGE_UPDATE_COLUMNS",
-    "FeedState",
-    "FeedUpdate",
-    "PageOutcome",
-    "PendingPage",
-    "add_entries",
-    "add_feed_entries",
-    "batch_time_context",
-    "due_feeds",
-    "feed_ids_by_url",
-    "finish_run",
-    "has_pending_pages",
-    "insert_new_articles",
-    "known_urls",
-    "merge_into",
-    "pending_pages",
-    "record_feeds",
-    "record_page_failures",
-    "record_pages",
-    "resolve_canonicals",
-    "start_run",
-    "stored_time_history",
-    "sync_feeds",
-    "write_page_batch",
-]
 
 
 @dataclass(frozen=True)

@@ -80,12 +80,6 @@ def insert_imported(conn: Conn, values: Sequence[Any], now: datetime) -> None:
     add_url(conn, url, article_id)
 
 
-def has_pending_pages(conn: Conn, now: datetime) -> bool:
-    """Whether a page is waiting (new, left by a killed run, or a failed one due again), without loading them."""
-    found = conn.execute(f"SELECT 1 FROM article a WHERE {PAGE_DUE} LIMIT 1", [now]).fetchone()
-    return found is not None
-
-
 def pending_pages(conn: Conn, now: datetime) -> list[tuple[Any, ...]]:
     """Pages due: (article_id, url, outlet, language, feed_published_raw, first_seen_at, site_url, attempts,
     feed_id), oldest first."""
