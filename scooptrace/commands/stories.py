@@ -49,6 +49,8 @@ def register(cli: click.Group) -> None:
         """Cluster labelled CSVs (columns story, title; optional url, outlet, published_at, url_date,
         language, summary, text) with the same code and print B-cubed and pairwise precision, recall and F1.
         Without FILES: both shared dev sets (when beside the checkout) and the bundled outage set."""
+        if gate and times != "given":
+            raise click.UsageError("--gate pins the figures with the files' own times: drop --times")
         from cluster.evaluate import default_files, evaluate_file, gate_failures, read_gate, table
 
         paths = [Path(file) for file in files] or default_files()
@@ -60,8 +62,6 @@ def register(cli: click.Group) -> None:
             if times != "given":
                 click.echo(f"times: {times}")
             click.echo(table(results))
-        if gate and times != "given":
-            raise click.UsageError("--gate pins the figures with the files' own times: drop --times")
         if gate:
             floors = {floor.file: floor for floor in read_gate()}
             failures = [
