@@ -155,6 +155,12 @@ def _connect(location: Location, read_only: bool) -> duckdb.DuckDBPyConnection:
             conn.execute(statement)
         conn.execute(location.attach_sql(read_only))
         conn.execute(f"USE {LAKE}")
+        if read_only and not migrations.applied_versions(conn):
+            conn.close()  # the first writer has made the catalog and not yet committed its tables
+            raise DatabaseError(
+                f"no database at {location.display} yet: it is being created (if no run is going, the first "
+                "one stopped before it made the tables; the next `scooptrace ingest` or `import` makes them)"
+            )
     except duckdb.Error as exc:
         conn.close()
         if read_only and "creating a new DuckLake is explicitly disabled" in str(exc):
@@ -462,12 +468,21 @@ def use_wal(path: Path) -> None:
 
 
 def ensure_database(db: str | Path, lock_wait_seconds: float = 10.0, data_path: str | None = None) -> None:
-    """Create an empty, migrated database if none exists yet."""
+    """Create an empty, migrated database if none exists yet (or finish one whose first writer stopped
+    before it made the tables)."""
     location = locate(db, data_path)
     check_format(location)
-    if not location.exists():
+    if not location.exists() or not _has_schema(location):
         with writer(db, lock_wait_seconds, data_path=data_path):
             pass
+
+
+def _has_schema(location: Location) -> bool:
+    try:
+        with closing(open_reader(location.display, location.data_path)) as conn:
+            return bool(migrations.applied_versions(conn))
+    except DatabaseError:
+        return False
 
 
 def attach_statements(db: str | Path, data_path: str | None = None) -> list[str]:

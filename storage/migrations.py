@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,11 +46,18 @@ def applied_versions(conn: duckdb.DuckDBPyConnection) -> set[int]:
 
 
 def migrate(conn: duckdb.DuckDBPyConnection) -> list[int]:
-    """Apply every migration not yet recorded, each in its own transaction; returns the versions applied."""
+    """Apply every migration not yet recorded; returns the versions applied.
+
+    A new database gets all of them in one transaction, so a reader opening it meanwhile sees either no
+    schema at all ("being created") or the whole of it, never half. An existing one gets each pending
+    migration in its own transaction."""
     done = applied_versions(conn)
     pending = [m for m in migrations() if m.version not in done]
+    groups = [pending] if not done else [[m] for m in pending]
     applied: list[int] = []
-    for migration in pending:
+    for group in groups:
+        if not group:
+            continue
         conn.execute("BEGIN")
         try:
             if not done and not applied:
@@ -57,14 +65,21 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[int]:
                     "CREATE TABLE IF NOT EXISTS schema_migrations "
                     "(version INTEGER NOT NULL, title VARCHAR, applied_at TIMESTAMPTZ)"
                 )
-            conn.execute(migration.sql)
-            conn.execute(
-                "INSERT INTO schema_migrations VALUES (?, ?, ?)",
-                [migration.version, migration.title, datetime.now(UTC)],
-            )
+            for migration in group:
+                try:
+                    conn.execute(migration.sql)
+                except duckdb.Error as exc:
+                    raise DatabaseError(
+                        f"migration {migration.version} ({migration.title}) failed: {exc}"
+                    ) from exc
+                conn.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                    [migration.version, migration.title, datetime.now(UTC)],
+                )
             conn.execute("COMMIT")
-        except duckdb.Error as exc:
-            conn.execute("ROLLBACK")
-            raise DatabaseError(f"migration {migration.version} ({migration.title}) failed: {exc}") from exc
-        applied.append(migration.version)
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already ended the transaction
+                conn.execute("ROLLBACK")
+            raise
+        applied.extend(m.version for m in group)
     return applied

@@ -111,3 +111,36 @@ def test_migrate_moves_an_old_file_into_a_ducklake(tmp_path: Path) -> None:
     assert clustered.returncode == 0, clustered.stderr
     again = run_cli("migrate", str(old))
     assert again.returncode == 2 and "not a database of the earlier single-file format" in again.stderr
+
+
+def test_a_catalog_without_its_tables_yet_reads_as_being_created(tmp_path: Path) -> None:
+    """The window between the first writer making the catalog and committing its schema: a reader (the app,
+    a cron job's neighbour) is told the database is being created, not "table articles does not exist"."""
+    from storage import connection
+
+    db = tmp_path / "new.duckdb"
+    location = connection.locate(db)
+    conn = duckdb.connect()
+    for statement in location.load_sql():
+        conn.execute(statement)
+    conn.execute(location.attach_sql(read_only=False))  # DuckLake makes the catalog; no migration has run
+    conn.close()
+    with pytest.raises(connection.DatabaseError, match="being created"):
+        connection.query(db, "SELECT count(*) FROM articles")
+    connection.ensure_database(db)  # the writer goes on: then the same reader process reads it
+    assert connection.query(db, "SELECT count(*) FROM articles") == [(0,)]
+
+
+def test_a_new_database_gets_its_whole_schema_in_one_snapshot(tmp_path: Path) -> None:
+    from storage import connection, migrations
+
+    db = tmp_path / "new.duckdb"
+    connection.ensure_database(db)
+    versions = connection.query(db, "SELECT version FROM schema_migrations ORDER BY version")
+    assert [v for (v,) in versions] == [m.version for m in migrations.migrations()]
+    made = connection.query(
+        db,
+        "SELECT changes['tables_created'] FROM ducklake_snapshots('lake') WHERE changes['tables_created'] IS NOT NULL",
+    )
+    assert len(made) == 1  # every table in one commit
+    assert {"main.schema_migrations", "main.article", "main.story"} <= set(made[0][0])
