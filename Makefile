@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The app's port for `make demo` (`make demo PORT=8600` when 8501 is taken).
 PORT ?= 8501
 
-.PHONY: install test lint demo bench bench-dates clean lock
+.PHONY: install native test lint demo bench bench-dates clean lock
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,11 +16,22 @@ $(STAMP): requirements.lock pyproject.toml
 	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-install: $(STAMP)
+# The clustering core compiled with mypyc (cluster/native.py): rebuilt when one of its sources changes; until
+# then, and wherever it cannot be built (no C compiler), the same core runs as pure Python: a failed build is not
+# a failed install (its last line says why; the whole log is in .venv/native-build.log).
+NATIVE := cluster/_native/manifest.json
+NATIVE_SOURCES := $(addprefix cluster/,stories.py features.py text.py syndication.py model.py params.py)
+
+$(NATIVE): $(STAMP) $(NATIVE_SOURCES)
+	$(BIN)/python -m cluster.native_build > $(VENV)/native-build.log 2>&1; tail -n 1 $(VENV)/native-build.log
+
+native: $(NATIVE)
+
+install: $(STAMP) $(NATIVE)
 
 # One test file per worker process, as many workers as cores: a file's fixtures (a demo database, a server)
 # are built once, and the slow files run side by side.
-test: $(STAMP)
+test: $(STAMP) $(NATIVE)
 	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 lint: $(STAMP)
@@ -35,7 +46,7 @@ demo:
 	@$(MAKE) -s --no-print-directory install
 	$(BIN)/scooptrace demo --port $(PORT)
 
-bench: $(STAMP)
+bench: $(STAMP) $(NATIVE)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/cluster.py
 	$(BIN)/python bench/app.py
@@ -55,4 +66,4 @@ lock:
 	/tmp/scooptrace-lock/bin/pip freeze --exclude-editable | grep -v '^scooptrace' > requirements.lock
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache cluster/_native

@@ -7,6 +7,7 @@ peak memory (max RSS, interpreter included) is its own.
 
     .venv/bin/python bench/cluster.py                 # core, 10k / 100k / 1M
     .venv/bin/python bench/cluster.py --store         # also update_stories on a DuckDB file (10k / 100k)
+    .venv/bin/python bench/cluster.py --cores compiled  # only the compiled core (default: compiled and pure)
 
 "core" runs everything in one process; "core+fx" featurises on a spare core meanwhile (cluster.parallel),
 which is what ``update_stories`` does for large batches. "main cpu" is the clustering process's CPU time:
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -150,15 +152,31 @@ def child(mode: str, n: int) -> None:
     print(json.dumps(result))
 
 
-def measure(mode: str, n: int) -> dict[str, float]:
+def child_core() -> None:
+    from cluster import native
+
+    print(native.status())
+
+
+def measure(mode: str, n: int, core: str) -> dict[str, float]:
+    env = {**os.environ, "SCOOPTRACE_PURE_PYTHON": "1" if core == "pure" else ""}
     out = subprocess.run(
         [sys.executable, __file__, "--child", mode, str(n)],
         capture_output=True,
         text=True,
         check=True,
         cwd=ROOT,
+        env=env,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def core_status(core: str) -> str:
+    env = {**os.environ, "SCOOPTRACE_PURE_PYTHON": "1" if core == "pure" else ""}
+    done = subprocess.run(
+        [sys.executable, __file__, "--core"], capture_output=True, text=True, cwd=ROOT, env=env
+    )
+    return done.stdout.strip()
 
 
 def main() -> None:
@@ -166,30 +184,56 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--store", action="store_true", help="also time update_stories on a DuckDB file")
     parser.add_argument("--store-sizes", default="10000,100000")
+    parser.add_argument(
+        "--cores",
+        default="compiled,pure",
+        help="which clustering cores to time, each size side by side: compiled (cluster.native), pure",
+    )
+    parser.add_argument(
+        "--modes", default="core,core+fx", help="which of core, core+fx to time (default both)"
+    )
+    parser.add_argument("--core", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child", nargs=2, metavar=("MODE", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--prepare", nargs=2, metavar=("N", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.prepare:
         prepare_store(int(args.prepare[0]), Path(args.prepare[1]))
         return
+    if args.core:
+        child_core()
+        return
     if args.child:
         child(args.child[0], int(args.child[1]))
         return
-    plan = [(mode, int(n)) for mode in ("core", "core+fx") for n in args.sizes.split(",")]
+    cores = [core.strip() for core in args.cores.split(",") if core.strip()]
+    for core in cores:
+        status = core_status(core)
+        print(f"{core} core: {status}")
+        if core == "compiled" and not status.startswith("compiled"):
+            raise SystemExit(
+                "the compiled core is not in use here: `make native` builds it (or --cores pure)"
+            )
+    modes = [mode.strip() for mode in args.modes.split(",") if mode.strip()]
+    plan = [(mode, int(n)) for mode in modes for n in args.sizes.split(",") if n.strip()]
     if args.store:
         plan += [("store", int(n)) for n in args.store_sizes.split(",")]
     print(
-        f"{'what':<9}{'articles':>10}{'seconds':>9}{'main cpu':>10}{'us/article':>12}{'peak MiB':>10}"
+        f"{'what':<9}{'core':<10}{'articles':>10}{'seconds':>9}{'main cpu':>10}{'us/article':>12}{'peak MiB':>10}"
         f"{'stories':>10}{'+1k new, s':>12}"
     )
     for mode, n in plan:
-        r = measure(mode, n)
-        print(
-            f"{mode:<9}{n:>10,}{r['seconds']:>9.1f}{r['cpu']:>10.1f}{r['seconds'] / n * 1e6:>12.1f}"
-            f"{r['peak_mib']:>10.0f}{int(r['stories']):>10,}"
-            + (f"{r['plus_1k']:>12.2f}" if "plus_1k" in r else ""),
-            flush=True,
-        )
+        cpu: dict[str, float] = {}
+        for core in cores:  # each size under every core one after the other: the same machine load
+            r = measure(mode, n, core)
+            cpu[core] = r["cpu"]
+            print(
+                f"{mode:<9}{core:<10}{n:>10,}{r['seconds']:>9.1f}{r['cpu']:>10.1f}{r['seconds'] / n * 1e6:>12.1f}"
+                f"{r['peak_mib']:>10.0f}{int(r['stories']):>10,}"
+                + (f"{r['plus_1k']:>12.2f}" if "plus_1k" in r else ""),
+                flush=True,
+            )
+        if {"compiled", "pure"} <= cpu.keys() and cpu["compiled"]:
+            print(f"{'':<9}{'pure/compiled main cpu: ' + format(cpu['pure'] / cpu['compiled'], '.2f') + 'x'}")
 
 
 if __name__ == "__main__":

@@ -12,11 +12,13 @@ from __future__ import annotations
 import re
 import tomllib
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 from common.text import normalize
 
-DATA_DIR = Path(__file__).parent / "data"
+# Beside the package, not beside this file: compiled, this module is loaded from cluster/_native/.
+DATA_DIR = Path(str(resources.files("cluster"))) / "data"
 
 # Letters and digits; apostrophes and dots split words ("amazon's" -> amazon, s; "amazon.com" -> amazon, com).
 _WORD = re.compile(r"[^\W_]+")
