@@ -13,10 +13,10 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import astuple
 from datetime import UTC, datetime
 from itertools import islice
 from multiprocessing import get_context
+from sys import intern
 
 from cluster.features import Features, featurize
 from cluster.model import ArticleIn
@@ -31,7 +31,9 @@ CHUNK = 2_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _Row = tuple[str, str, str | None, str, str]
-_Pending = deque[tuple[list[ArticleIn], "Future[list[tuple[object, ...]]] | None"]]
+# Features as a flat tuple (title, lead and portable tokens, language, fuzzy title, shingles, body hash).
+_Fields = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], str, str, tuple[int, ...], str]
+_Pending = deque[tuple[list[ArticleIn], "Future[list[_Fields]] | None"]]
 
 
 def default_workers() -> int:
@@ -43,11 +45,14 @@ def _features(article: ArticleIn, params: ClusterParams) -> Features:
     return featurize(article, params)
 
 
-def _featurize_rows(rows: list[_Row], params: ClusterParams) -> list[tuple[object, ...]]:
-    out = []
+def _featurize_rows(rows: list[_Row], params: ClusterParams) -> list[_Fields]:
+    out: list[_Fields] = []
     for title, outlet, language, summary, text in rows:
         article = ArticleIn("", title, _EPOCH, outlet, language, summary, text)
-        out.append(astuple(_features(article, params)))  # tuples pickle much faster than the dataclass
+        f = _features(article, params)  # a flat tuple pickles much faster than the dataclass
+        out.append(
+            (f.title_tokens, f.lead_tokens, f.portable, f.language, f.fuzzy_title, f.shingles, f.body_hash)
+        )
     return out
 
 
@@ -96,5 +101,10 @@ def _from_workers(
             values = future.result()
             pending.popleft()
             submit_next()
-            for article, fields in zip(chunk, values, strict=True):
-                yield article, Features(*fields)  # type: ignore[arg-type]
+            for article, (title, lead, portable, language, fuzzy, shingles, body) in zip(
+                chunk, values, strict=True
+            ):
+                # Interned: unpickled tokens are new string objects, and the core's dictionaries (df, postings,
+                # story profiles) find a token far faster when it is the very object they hold.
+                tokens = (tuple(map(intern, title)), tuple(map(intern, lead)), tuple(map(intern, portable)))
+                yield article, Features(*tokens, language, fuzzy, shingles, body)
