@@ -266,10 +266,8 @@ def open_story_members(
 
 def token_counts(conn: Conn) -> tuple[dict[str, int], int]:
     """Document frequency of every token, and the number of articles counted."""
-    df = {
-        str(token): int(count)
-        for token, count in conn.execute("SELECT token, df FROM cluster_token_df").fetchall()
-    }
+    # VARCHAR and INTEGER come back as str and int: the pairs make the dictionary as they are.
+    df: dict[str, int] = dict(conn.execute("SELECT token, df FROM cluster_token_df").fetchall())
     return df, _scalar(conn, "SELECT count(*) FROM story_member")
 
 
