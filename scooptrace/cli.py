@@ -18,7 +18,6 @@ import click
 
 from common.errors import AllFeedsFailedError, ScooptraceError
 from common.text import plural
-from scooptrace import pipeline
 from scooptrace.commands import alerts, app, demo, signals, stories
 from scooptrace.options import build_settings, db_options, emit_summary
 
@@ -92,6 +91,8 @@ def ingest(
         raise click.BadParameter(str(exc), param_hint="--shard") from exc
     settings = build_settings(db, config, allow_hosts=allow_hosts, workers=workers)
     show_progress = sys.stderr.isatty() if progress is None else progress
+    from scooptrace import pipeline  # the stages load when a command runs, not for --help
+
     summary = pipeline.ingest(
         settings,
         Path(feeds_file) if feeds_file else None,
@@ -119,6 +120,8 @@ def import_(
     summary, language). Idempotent by url; rows with problems are reported by line and skipped."""
 
     settings = build_settings(db, config)
+    from scooptrace import pipeline
+
     summary = pipeline.import_file(settings, Path(file), fmt=fmt, cluster=not no_cluster)
     if as_json:  # the JSON holds them too; a person watching the terminal sees them at once
         for line in [*summary.notes, *summary.problems]:

@@ -11,7 +11,6 @@ import click
 import duckdb
 
 from common.errors import DatabaseError, UsageError
-from scooptrace import queries
 from scooptrace.options import build_settings, db_options
 from scooptrace.pages import _export
 from storage.connection import check_format, locate
@@ -103,6 +102,8 @@ def register(cli: click.Group) -> None:
 def export_story(db_path: Path, story_id: str, fmt: str) -> bytes:
     """The bytes ``scooptrace export`` writes; UsageError for a missing database, view or story."""
     check_format(locate(db_path))  # a file that is no database: said once, exit 2
+    from scooptrace import queries  # pandas and the views: loaded when used, not for every command
+
     status = queries.db_status(db_path)
     if not status.exists:
         raise UsageError(f"no database at {db_path}: run `scooptrace ingest` or `scooptrace import` first")

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import click
 
-from alerts.run import run_alerts
-from cluster.report_store import update_reports
 from scooptrace.options import build_settings, db_options, emit_summary
 
 
@@ -23,6 +21,8 @@ def register(cli: click.Group) -> None:
     @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
     def cluster_command(db: str | None, config: str | None, rebuild: bool, as_json: bool) -> None:
         """Group articles into stories: incrementally, or from scratch with --rebuild."""
+        from alerts.run import run_alerts
+        from cluster.report_store import update_reports
         from cluster.store import update_stories
         from storage.connection import writer
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas loads when a story is exported, not for every `scooptrace` command (FORMATS)
+    import pandas as pd
 
 FORMATS = ("csv", "json", "parquet")
 COLUMNS = [
@@ -27,6 +28,8 @@ COLUMNS = [
 
 
 def export_frame(story_id: str, timeline: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
     out = timeline.copy()
     out["story_id"] = story_id
     stamps = pd.to_datetime(out["published_at"], utc=True)
@@ -35,6 +38,8 @@ def export_frame(story_id: str, timeline: pd.DataFrame) -> pd.DataFrame:
 
 
 def jsonable(value: Any) -> Any:
+    import pandas as pd
+
     if value is None or isinstance(value, str | int | float | bool):
         return None if isinstance(value, float) and pd.isna(value) else value
     if isinstance(value, pd.Timestamp | pd.Timedelta):
