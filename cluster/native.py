@@ -66,12 +66,17 @@ def plan(native_dir: Path = NATIVE_DIR, package_dir: Path = PACKAGE_DIR) -> Plan
     if suffix != extension_suffix():
         return Plan({}, f"pure Python: compiled for {suffix}, this interpreter loads {extension_suffix()}")
     files: dict[str, Path] = {}
-    for name, entry in modules.items():
-        source = package_dir / entry["source"]
-        if not source.exists() or sha256(source) != entry["sha256"]:
-            return Plan({}, f"pure Python: {source.name} changed since it was compiled (run `make native`)")
-        files[name] = native_dir / entry["file"]
-    files[shared["name"]] = native_dir / shared["file"]
+    try:
+        for name, entry in modules.items():
+            source = package_dir / entry["source"]
+            if not source.exists() or sha256(source) != entry["sha256"]:
+                return Plan(
+                    {}, f"pure Python: {source.name} changed since it was compiled (run `make native`)"
+                )
+            files[name] = native_dir / entry["file"]
+        files[shared["name"]] = native_dir / shared["file"]
+    except (AttributeError, KeyError, TypeError) as exc:  # a manifest of another shape: never fail the import
+        return Plan({}, f"pure Python: unreadable manifest {manifest_path}: {type(exc).__name__} {exc}")
     missing = [str(path) for path in files.values() if not path.exists()]
     if missing:
         return Plan({}, f"pure Python: compiled file missing: {missing[0]}")

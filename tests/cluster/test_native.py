@@ -110,6 +110,8 @@ def test_missing_broken_or_foreign_builds_fall_back_to_source(
 
     manifest.write_text("{not json")
     assert "unreadable manifest" in native.plan(native_dir, package).reason
+    manifest.write_text(text.replace('"sha256"', '"digest"'))
+    assert "unreadable manifest" in native.plan(native_dir, package).reason
 
     manifest.write_text(text)
     next(native_dir.glob("stories.*")).unlink()
