@@ -53,11 +53,10 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[int]:
     migration in its own transaction."""
     done = applied_versions(conn)
     pending = [m for m in migrations() if m.version not in done]
-    groups = [pending] if not done else [[m] for m in pending]
+    groups = [pending] if not done and pending else [[m] for m in pending]
     applied: list[int] = []
     for group in groups:
-        if not group:
-            continue
+        migration = group[0]
         conn.execute("BEGIN")
         try:
             if not done and not applied:
@@ -66,20 +65,15 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[int]:
                     "(version INTEGER NOT NULL, title VARCHAR, applied_at TIMESTAMPTZ)"
                 )
             for migration in group:
-                try:
-                    conn.execute(migration.sql)
-                except duckdb.Error as exc:
-                    raise DatabaseError(
-                        f"migration {migration.version} ({migration.title}) failed: {exc}"
-                    ) from exc
+                conn.execute(migration.sql)
                 conn.execute(
                     "INSERT INTO schema_migrations VALUES (?, ?, ?)",
                     [migration.version, migration.title, datetime.now(UTC)],
                 )
             conn.execute("COMMIT")
-        except BaseException:
+        except duckdb.Error as exc:
             with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already ended the transaction
                 conn.execute("ROLLBACK")
-            raise
+            raise DatabaseError(f"migration {migration.version} ({migration.title}) failed: {exc}") from exc
         applied.extend(m.version for m in group)
     return applied
