@@ -478,11 +478,12 @@ def ensure_database(db: str | Path, lock_wait_seconds: float = 10.0, data_path: 
 
 
 def _has_schema(location: Location) -> bool:
+    """A reader opens only a catalog whose tables are made (``_connect`` checks the migrations)."""
     try:
-        with closing(open_reader(location.display, location.data_path)) as conn:
-            return bool(migrations.applied_versions(conn))
+        open_reader(location.display, location.data_path).close()
     except DatabaseError:
         return False
+    return True
 
 
 def attach_statements(db: str | Path, data_path: str | None = None) -> list[str]:
