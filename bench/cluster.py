@@ -158,23 +158,26 @@ def child_core() -> None:
     print(native.status())
 
 
+def core_env(core: str) -> dict[str, str]:
+    """The environment of a child process running the ``compiled`` or the ``pure`` core."""
+    return {**os.environ, "SCOOPTRACE_PURE_PYTHON": "1" if core == "pure" else ""}
+
+
 def measure(mode: str, n: int, core: str) -> dict[str, float]:
-    env = {**os.environ, "SCOOPTRACE_PURE_PYTHON": "1" if core == "pure" else ""}
     out = subprocess.run(
         [sys.executable, __file__, "--child", mode, str(n)],
         capture_output=True,
         text=True,
         check=True,
         cwd=ROOT,
-        env=env,
+        env=core_env(core),
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def core_status(core: str) -> str:
-    env = {**os.environ, "SCOOPTRACE_PURE_PYTHON": "1" if core == "pure" else ""}
     done = subprocess.run(
-        [sys.executable, __file__, "--core"], capture_output=True, text=True, cwd=ROOT, env=env
+        [sys.executable, __file__, "--core"], capture_output=True, text=True, cwd=ROOT, env=core_env(core)
     )
     return done.stdout.strip()
 

@@ -7,8 +7,8 @@ interpreter's headers; without them the core stays pure Python and works the sam
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -27,22 +27,15 @@ def build(native_dir: Path = NATIVE_DIR, package_dir: Path = PACKAGE_DIR) -> Pat
     root = package_dir.parent
     with tempfile.TemporaryDirectory(prefix="scooptrace-native-") as work:
         out, temp = Path(work) / "out", Path(work) / "temp"
-        previous = Path.cwd()
-        os.chdir(root)  # mypyc names modules by their path from here: cluster/stories.py -> cluster.stories
-        try:
+        # mypyc names modules by their path from the project root (cluster/stories.py -> cluster.stories).
+        with contextlib.chdir(root):
             extensions = mypycify(
                 [str(s.relative_to(root)) for s in sources], opt_level="3", target_dir=str(Path(work) / "c")
             )
-        finally:
-            os.chdir(previous)
-        dist = Distribution({"name": "scooptrace-native", "ext_modules": extensions})
-        command = dist.get_command_obj("build_ext")
-        command.build_lib, command.build_temp = str(out), str(temp)  # type: ignore[attr-defined]
-        os.chdir(root)
-        try:
+            dist = Distribution({"name": "scooptrace-native", "ext_modules": extensions})
+            command = dist.get_command_obj("build_ext")
+            command.build_lib, command.build_temp = str(out), str(temp)  # type: ignore[attr-defined]
             dist.run_command("build_ext")
-        finally:
-            os.chdir(previous)
         suffix = extension_suffix()
         built = {path.name: path for path in out.rglob(f"*{suffix}")}
         shared = [name for name in built if name.endswith(f"__mypyc{suffix}")]
